@@ -1,0 +1,40 @@
+# Two commands do all set-up on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup demo test bench bench-quick lint serve clean-runs synthetic
+
+setup: $(STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall when a requirements file changes.
+$(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	touch $(STAMP)
+
+# Train the default runs on the built-in synthetic faces when none exist yet, then print their summaries.
+demo: setup
+	$(BIN)/python -m scripts.demo
+
+test: setup
+	$(BIN)/python -m pytest
+
+# Every benchmark, full length (figures for the README). `make bench-quick` is the short CI variant.
+bench: setup
+	$(BIN)/python -m scripts.bench_all
+
+bench-quick: setup
+	$(BIN)/python -m scripts.bench_all --quick
+
+lint: setup
+	$(BIN)/ruff check .
+
+synthetic: setup
+	$(BIN)/python -m scripts.make_synthetic --out data/synthetic --n 20000 --seed 0
+
+clean-runs:
+	rm -rf runs

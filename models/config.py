@@ -1,0 +1,147 @@
+"""Typed configuration for models and training runs.
+
+Both dataclasses round-trip through plain JSON (``to_dict`` / ``from_dict``); unknown keys and wrong types are errors,
+so a typo in a config file or on the command line never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass
+
+MODEL_KINDS = ("vanilla", "levasa")
+LABEL_MODES = ("continuous", "discrete")
+N_DISCRETE = 21  # discrete VA labels are round(10 * x) in -10..10: 21 classes
+
+
+class ConfigError(ValueError):
+    """A configuration value is unknown, of the wrong type or out of range."""
+
+
+@dataclass
+class ModelConfig:
+    kind: str = "levasa"  # "levasa" aligns z_v / z_a with VA; "vanilla" trains its heads on detached latents
+    label_mode: str = "continuous"  # "continuous": MSE on [-1, 1]; "discrete": 21-way CE on round(10x)+10
+    zv_dim: int = 32  # valence chunk; the reference used 32
+    za_dim: int = 32  # arousal chunk; the reference used 32
+    zz_dim: int = 32  # everything else (identity, pose, light); the reference used 32
+    image_size: int = 64  # input is 3 x 64 x 64 in [0, 1], as in the reference
+    channels: tuple[int, ...] = (64, 128, 256, 512)  # encoder conv widths; the decoder mirrors them
+    hidden: tuple[int, ...] = (512, 128)  # fully connected widths between the conv stack and the latent heads
+    kl_weight: float = 0.5  # the reference's 0.5 x KL (KL summed over dims / pixel count, see models.vae)
+    align_weight: float = 0.3  # the reference's 0.3 x alignment (MSE or CE of the VA heads)
+
+    def __post_init__(self) -> None:
+        self.channels = tuple(self.channels)
+        self.hidden = tuple(self.hidden)
+        _check_choice("kind", self.kind, MODEL_KINDS)
+        _check_choice("label_mode", self.label_mode, LABEL_MODES)
+        for name in ("zv_dim", "za_dim", "zz_dim"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.image_size != 64:
+            raise ConfigError(f"image_size must be 64 (the reference architecture), got {self.image_size}")
+        if len(self.channels) != 4:
+            raise ConfigError(f"channels must list 4 conv widths, got {self.channels}")
+
+    @property
+    def latent_dim(self) -> int:
+        return self.zv_dim + self.za_dim + self.zz_dim
+
+    @property
+    def head_out(self) -> int:
+        return 1 if self.label_mode == "continuous" else N_DISCRETE
+
+    def to_dict(self) -> dict:
+        return _to_dict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ModelConfig:
+        return _from_dict(cls, d)
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 12  # passes over the training split
+    batch_size: int = 64  # smaller than the reference's 128: twice the updates per second at the same image rate
+    lr: float = 2e-3  # peak of a one-cycle schedule (the reference: constant 1e-4)
+    weight_decay: float = 0.0  # Adam weight decay
+    warmup: float = 0.15  # share of the steps spent warming the learning rate up
+    seed: int = 0  # seeds the model init, the split (when drawn) and the batch order
+    val_fraction: float = 0.1  # share held out when the split is drawn with the seed
+    split_column: str = ""  # labels.csv column that gives the split instead (e.g. FER2013's "split")
+    train_values: tuple[str, ...] = ()  # values of split_column that mean "train" (default: "train", "Training")
+    val_values: tuple[str, ...] = ()  # values of split_column that mean "val" (default: "val", "PublicTest", ...)
+    device: str = "auto"  # "auto" picks cuda when present, else cpu
+    precision: str = "auto"  # "bf16" autocast, "fp32", or "auto" (bf16 where the CPU/GPU runs it fast)
+    channels_last: bool = True  # NHWC memory format: faster convolutions with oneDNN / cuDNN
+    threads: int = 0  # torch CPU threads; 0 = torch's default (one per core)
+    flip: bool = True  # random horizontal flip (VA is symmetric under it)
+    eval_every: int = 0  # also evaluate the held-out split every N steps (0 = once per epoch)
+    max_images: int = 0  # stop after this many training images (0 = no limit); for benchmarks
+    max_val: int = 2000  # held-out images scored at each evaluation (0 = all)
+
+    def __post_init__(self) -> None:
+        self.train_values = tuple(self.train_values)
+        self.val_values = tuple(self.val_values)
+        _check_choice("precision", self.precision, ("auto", "bf16", "fp32"))
+        if self.epochs < 1:
+            raise ConfigError(f"epochs must be >= 1, got {self.epochs}")
+        if self.batch_size < 2:
+            raise ConfigError(f"batch_size must be >= 2 (BatchNorm needs a batch), got {self.batch_size}")
+        if not 0.0 < self.lr < 1.0:
+            raise ConfigError(f"lr must be in (0, 1), got {self.lr}")
+        if not 0.0 < self.val_fraction < 1.0:
+            raise ConfigError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
+
+    def to_dict(self) -> dict:
+        return _to_dict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainConfig:
+        return _from_dict(cls, d)
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+
+
+def _to_dict(obj) -> dict:
+    return {f.name: list(v) if isinstance(v := getattr(obj, f.name), tuple) else v for f in dataclasses.fields(obj)}
+
+
+def _from_dict(cls, d: dict):
+    """Build ``cls`` from a dict, refusing unknown keys and values of the wrong type."""
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(d) - known)
+    if unknown:
+        raise ConfigError(f"unknown {cls.__name__} key(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    kwargs = {}
+    for key, value in d.items():
+        kwargs[key] = _coerce(key, value, hints[key])
+    return cls(**kwargs)
+
+
+def _coerce(key: str, value, hint):
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key} must be a list, got {type(value).__name__}")
+        (item_t, _) = typing.get_args(hint)
+        return tuple(_coerce(key, v, item_t) for v in value)
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint in (int, str, bool, float) and (type(value) is not hint):
+        raise ConfigError(f"{key} must be {hint.__name__}, got {type(value).__name__} {value!r}")
+    return value
+
+
+def replace(cfg, **changes):
+    """dataclasses.replace that re-runs validation."""
+    return dataclasses.replace(cfg, **changes)
+
+
+__all__ = ["ModelConfig", "TrainConfig", "ConfigError", "MODEL_KINDS", "LABEL_MODES", "N_DISCRETE", "replace"]

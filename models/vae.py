@@ -1,0 +1,196 @@
+"""The VAE family: one Encoder, one Decoder, VA heads, and the loss — shared by the vanilla and the LeVAsa model.
+
+Architecture from the LeVAsa reference notebooks (3 x 64 x 64 input in [0, 1]):
+  Encoder: 4 x [Conv2d k3 s2 p0 -> BatchNorm -> ReLU] (64, 128, 256, 512 ch; 64 -> 31 -> 15 -> 7 -> 3 px),
+           Linear 4608 -> 512 -> BN -> ReLU, Linear 512 -> 128 -> BN -> ReLU, then mean and log-variance heads of
+           zv + za + zz dims (32 each by default).
+  Decoder: the mirror: Linear 96 -> 128 -> 512 -> 4608 (BN, ReLU), 4 ConvTranspose2d 3 -> 7 -> 15 -> 31 -> 64 px.
+
+Faults of the reference fixed here:
+  * its output layer ended in BatchNorm + ReLU, so images were unbounded above and batch-dependent; ours ends in a plain
+    ConvTranspose2d and a sigmoid: every output pixel is in (0, 1) and a face decodes the same alone or in a batch;
+  * its discrete head put raw labels -10..10 into cross-entropy (negative class indices: NaN loss); ours offsets by +10;
+  * its vanilla VAE trained with no KL at all; ours has the same KL as LeVAsa and differs only in the alignment.
+
+Loss normalisation (kept from the reference so its weights mean the same thing):
+  recon = MSE averaged over pixels and the batch;
+  kl    = sum over latent dims of KL(q(z|x) || N(0, I)), averaged over the batch, divided by the pixel count (3*64*64);
+          reported per chunk (kl_v, kl_a, kl_z) and weighted by ``kl_weight`` (0.5);
+  align = MSE of the heads' V and A against the labels (continuous) or the 21-way cross-entropy (discrete), summed over
+          the two axes, weighted by ``align_weight`` (0.3).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from models.config import N_DISCRETE, ModelConfig
+
+N_PIXELS = 3 * 64 * 64
+_CONV_OUT = 3  # spatial size after four k3 s2 p0 convolutions of a 64 px image
+
+
+class VAEOutput(NamedTuple):
+    recon: torch.Tensor  # (B, 3, 64, 64) in (0, 1)
+    mu: torch.Tensor  # (B, D)
+    logvar: torch.Tensor  # (B, D)
+    z: torch.Tensor  # (B, D), sampled in training mode, = mu in eval mode
+    va: torch.Tensor  # (B, 2) valence, arousal read by the heads from z
+    logits: torch.Tensor | None  # (B, 2, 21) in discrete mode, else None
+
+
+def _fc(i: int, o: int) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(i, o), nn.BatchNorm1d(o), nn.ReLU(inplace=True))
+
+
+class Encoder(nn.Module):
+    """x (B, 3, 64, 64) in [0, 1] -> mu, logvar (B, D)."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        layers, c_in = [], 3
+        for c in cfg.channels:
+            layers += [nn.Conv2d(c_in, c, 3, stride=2), nn.BatchNorm2d(c), nn.ReLU(inplace=True)]
+            c_in = c
+        self.conv = nn.Sequential(*layers)
+        widths = [c_in * _CONV_OUT * _CONV_OUT, *cfg.hidden]  # 4608, 512, 128
+        self.fc = nn.Sequential(*[_fc(a, b) for a, b in zip(widths[:-1], widths[1:])])
+        self.mu = nn.Linear(widths[-1], cfg.latent_dim)
+        self.logvar = nn.Linear(widths[-1], cfg.latent_dim)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.fc(self.conv(x).flatten(1))  # (B, 128)
+        return self.mu(h), self.logvar(h)
+
+
+class Decoder(nn.Module):
+    """z (B, D) -> image (B, 3, 64, 64) in (0, 1)."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        chans = list(reversed(cfg.channels))  # 512, 256, 128, 64
+        widths = [cfg.latent_dim, *reversed(cfg.hidden), chans[0] * _CONV_OUT * _CONV_OUT]  # 96, 128, 512, 4608
+        self.fc = nn.Sequential(*[_fc(a, b) for a, b in zip(widths[:-1], widths[1:])])
+        self.top = chans[0]
+        layers = []
+        for a, b in zip(chans[:-1], chans[1:]):  # 3 -> 7 -> 15 -> 31 px
+            layers += [nn.ConvTranspose2d(a, b, 3, stride=2), nn.BatchNorm2d(b), nn.ReLU(inplace=True)]
+        # 31 -> 64 px. Bounded output (the reference's BN + ReLU here was unbounded): logits, then a sigmoid in forward.
+        layers.append(nn.ConvTranspose2d(chans[-1], 3, 3, stride=2, output_padding=1))
+        self.deconv = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        h = self.fc(z).view(-1, self.top, _CONV_OUT, _CONV_OUT)  # (B, 512, 3, 3)
+        return torch.sigmoid(self.deconv(h).float())  # (B, 3, 64, 64)
+
+
+class VAHead(nn.Module):
+    """One projection head: a latent chunk -> one affect axis.
+
+    Linear on purpose: an edit that must make the head read a target moves the chunk the least distance along the
+    weight vector (closed form, see ``models.vae.VAE.edit_latent``), and a linear head is what a linear probe of the
+    vanilla model is compared against. Continuous: tanh(w.z + b) in (-1, 1). Discrete: 21 logits for -10..10 and the
+    expected value / 10 as the scalar.
+    """
+
+    def __init__(self, dim: int, label_mode: str):
+        super().__init__()
+        self.label_mode = label_mode
+        self.linear = nn.Linear(dim, 1 if label_mode == "continuous" else N_DISCRETE)
+
+    def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        out = self.linear(z.float())
+        if self.label_mode == "continuous":
+            return torch.tanh(out[:, 0]), None  # (B,), no logits
+        values = torch.arange(-10, 11, device=z.device, dtype=out.dtype) / 10.0
+        return out.softmax(-1) @ values, out  # (B,), (B, 21)
+
+
+class VAE(nn.Module):
+    """Vanilla VAE or LeVAsa: the same networks; ``cfg.kind`` decides whether the heads shape the latent space."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.encoder = Encoder(cfg)
+        self.decoder = Decoder(cfg)
+        self.head_v = VAHead(cfg.zv_dim, cfg.label_mode)
+        self.head_a = VAHead(cfg.za_dim, cfg.label_mode)
+
+    # --- the verb set shared by training, evaluation and the server -------------------------------------------------
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        assert x.dim() == 4 and x.shape[1:] == (3, 64, 64), f"expected (B, 3, 64, 64), got {tuple(x.shape)}"
+        return self.encoder(x)
+
+    def reparameterize(self, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+        return mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        assert z.dim() == 2 and z.shape[1] == self.cfg.latent_dim, (
+            f"expected (B, {self.cfg.latent_dim}), got {tuple(z.shape)}"
+        )
+        return self.decoder(z)
+
+    def split(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """z (B, D) -> z_v (B, zv), z_a (B, za), z_z (B, zz)."""
+        c = self.cfg
+        return z[:, : c.zv_dim], z[:, c.zv_dim : c.zv_dim + c.za_dim], z[:, c.zv_dim + c.za_dim :]
+
+    def heads(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """z (B, D) -> va (B, 2) and, in discrete mode, logits (B, 2, 21)."""
+        zv, za, _ = self.split(z)
+        v, lv = self.head_v(zv)
+        a, la = self.head_a(za)
+        logits = None if lv is None else torch.stack([lv, la], 1)
+        return torch.stack([v, a], 1), logits
+
+    def forward(self, x: torch.Tensor) -> VAEOutput:
+        mu, logvar = self.encode(x)
+        z = self.reparameterize(mu, logvar) if self.training else mu
+        # The vanilla model's heads learn to read VA from a latent space they may not shape.
+        va, logits = self.heads(z if self.cfg.kind == "levasa" else z.detach())
+        return VAEOutput(self.decode(z), mu, logvar, z, va, logits)
+
+    def loss(self, x: torch.Tensor, va_target: torch.Tensor, out: VAEOutput | None = None) -> dict[str, torch.Tensor]:
+        """Named loss terms; ``loss`` is the weighted total that training minimises."""
+        assert va_target.shape == (x.shape[0], 2), f"va_target must be (B, 2), got {tuple(va_target.shape)}"
+        out = self(x) if out is None else out
+        c = self.cfg
+        recon = F.mse_loss(out.recon, x.float())
+        kl_dims = 0.5 * (out.mu.float().pow(2) + out.logvar.float().exp() - 1.0 - out.logvar.float()).mean(0)  # (D,)
+        kl_v, kl_a, kl_z = (k.sum() / N_PIXELS for k in self.split(kl_dims[None]))
+        kl = kl_v + kl_a + kl_z
+        if c.label_mode == "continuous":
+            align_v = F.mse_loss(out.va[:, 0], va_target[:, 0])
+            align_a = F.mse_loss(out.va[:, 1], va_target[:, 1])
+        else:
+            cls = discretize(va_target)  # (B, 2) in 0..20: the +10 offset the reference forgot
+            align_v = F.cross_entropy(out.logits[:, 0], cls[:, 0])
+            align_a = F.cross_entropy(out.logits[:, 1], cls[:, 1])
+        align = align_v + align_a
+        total = recon + c.kl_weight * kl + c.align_weight * align
+        return {
+            "loss": total,
+            "recon": recon,
+            "kl": kl,
+            "kl_v": kl_v,
+            "kl_a": kl_a,
+            "kl_z": kl_z,
+            "align": align,
+            "align_v": align_v,
+            "align_a": align_a,
+        }
+
+    @torch.no_grad()
+    def sample(self, n: int, device: torch.device | str = "cpu") -> torch.Tensor:
+        """n faces decoded from the prior."""
+        return self.decode(torch.randn(n, self.cfg.latent_dim, device=device))
+
+
+def discretize(va: torch.Tensor) -> torch.Tensor:
+    """VA in [-1, 1] -> class index round(10 x) + 10 in 0..20 (long)."""
+    return (torch.round(va.clamp(-1, 1) * 10) + 10).long()

@@ -1,0 +1,102 @@
+"""Training end to end: the script, the run folder, resume after a kill, and bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+
+from models import checkpoint as ck
+from tests.conftest import ROOT
+
+
+def _train(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "scripts.train", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=kw.get("timeout", 300))
+
+
+def test_one_epoch_run_writes_a_complete_run_folder(tiny_run):
+    for name in (ck.CONFIG, ck.WEIGHTS, ck.CHECKPOINT, ck.METRICS, ck.SPLIT, ck.SUMMARY):
+        assert (tiny_run / name).is_file(), name
+    cfg = json.loads((tiny_run / ck.CONFIG).read_text())
+    assert cfg["model"]["kind"] == "levasa" and cfg["dataset"]["n"] == 320 and cfg["dataset"]["heldout"] == "val"
+    records = [json.loads(x) for x in (tiny_run / ck.METRICS).read_text().splitlines()]
+    assert len(records) == 1 and records[0]["epoch"] == 1 and np.isfinite(records[0]["val"]["ccc_v"])
+    summary = json.loads((tiny_run / ck.SUMMARY).read_text())
+    assert summary["n_heldout"] == 32 and summary["images"] == 9 * 32  # 288 train images // 32 per batch
+    run = ck.load_run(tiny_run)
+    with torch.no_grad():
+        out = run.model(torch.rand(2, 3, 64, 64))
+    assert out.va.shape == (2, 2)
+
+
+def test_split_is_saved_and_disjoint(tiny_run):
+    lines = (tiny_run / ck.SPLIT).read_text().splitlines()
+    assert lines[0] == "file,split" and len(lines) == 321
+    splits = [ln.split(",")[1] for ln in lines[1:]]
+    assert splits.count("val") == 32 and splits.count("train") == 288
+
+
+def test_script_trains_vanilla_discrete_and_prints_summary(synth_dir, tmp_path):
+    r = _train("--data", str(synth_dir), "--runs", str(tmp_path), "--name", "v", "--model", "vanilla",
+               "--label-mode", "discrete", "--epochs", "1", "--batch-size", "64", "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert "vanilla / discrete" in r.stdout and "val CCC valence" in r.stdout
+    assert json.loads((tmp_path / "v" / ck.CONFIG).read_text())["model"]["label_mode"] == "discrete"
+
+
+def test_killed_run_resumes_and_matches_an_uninterrupted_one(synth_dir, tmp_path):
+    common = ["--data", str(synth_dir), "--runs", str(tmp_path), "--epochs", "3", "--batch-size", "32",
+              "--precision", "fp32", "--threads", "1", "--quiet"]
+    full = _train(*common, "--name", "full")
+    assert full.returncode == 0, full.stderr
+
+    proc = subprocess.Popen([sys.executable, "-m", "scripts.train", *common, "--name", "killed"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    ckpt = tmp_path / "killed" / ck.CHECKPOINT
+    deadline = time.time() + 240
+    while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert ckpt.exists(), "the first epoch never finished"
+    time.sleep(0.5)  # now inside epoch 2
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    state_epochs = [json.loads(x)["epoch"] for x in (tmp_path / "killed" / ck.METRICS).read_text().splitlines()]
+    assert state_epochs and state_epochs[-1] < 3, "killed too late to test resume"
+
+    r = _train("--runs", str(tmp_path), "--name", "killed", "--resume", "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert f"resuming killed after epoch {state_epochs[-1]}" in r.stdout
+    a, b = ck.load_run(tmp_path / "full").model, ck.load_run(tmp_path / "killed").model
+    for (name, p), q in zip(a.state_dict().items(), b.state_dict().values()):
+        assert torch.allclose(p.float(), q.float(), atol=1e-5), name  # nothing lost: the same run as without the kill
+    epochs = [json.loads(x)["epoch"] for x in (tmp_path / "killed" / ck.METRICS).read_text().splitlines()]
+    assert epochs == [1, 2, 3]
+
+
+def test_bad_input_exits_2_with_a_message(synth_dir, tmp_path):
+    r = _train("--data", str(tmp_path), "--name", "x", "--runs", str(tmp_path))
+    assert r.returncode == 2 and "no labels.csv there" in r.stderr
+    r = _train("--data", str(synth_dir), "--name", "x", "--runs", str(tmp_path), "--epochs", "0")
+    assert r.returncode == 2 and "epochs must be >= 1" in r.stderr
+    (tmp_path / "cfg.json").write_text('{"model": {"zv_dims": 4}}')
+    r = _train("--data", str(synth_dir), "--name", "x", "--runs", str(tmp_path), "--config", str(tmp_path / "cfg.json"))
+    assert r.returncode == 2 and "unknown ModelConfig key(s): zv_dims" in r.stderr
+    r = _train("--name", "nothing", "--runs", str(tmp_path), "--resume")
+    assert r.returncode == 2 and "holds no run" in r.stderr
+    nova = tmp_path / "nova"
+    nova.mkdir()
+    (nova / "labels.csv").write_text("file,emotion\na.png,happy\n")
+    r = _train("--data", str(nova), "--name", "y", "--runs", str(tmp_path), "--quiet")
+    assert r.returncode == 2 and "missing column(s) valence, arousal" in r.stderr
+
+
+def test_existing_run_is_not_overwritten_silently(synth_dir, tiny_run):
+    r = _train("--data", str(synth_dir), "--name", tiny_run.name, "--runs", str(tiny_run.parent))
+    assert r.returncode == 2 and "already exists; use --resume" in r.stderr

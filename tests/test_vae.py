@@ -1,0 +1,114 @@
+"""The model package's networks, heads and loss terms."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from models.config import ConfigError, ModelConfig, TrainConfig
+from models.vae import VAE, discretize
+
+
+def _batch(n=8, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, 3, 64, 64, generator=g)
+    va = torch.rand(n, 2, generator=g) * 2 - 1
+    return x, va
+
+
+@pytest.mark.parametrize("kind", ["vanilla", "levasa"])
+@pytest.mark.parametrize("mode", ["continuous", "discrete"])
+def test_forward_shapes_and_finite_loss(kind, mode):
+    model = VAE(ModelConfig(kind=kind, label_mode=mode, zv_dim=8, za_dim=6, zz_dim=10))
+    x, va = _batch()
+    out = model(x)
+    assert out.recon.shape == (8, 3, 64, 64)
+    assert out.mu.shape == out.logvar.shape == out.z.shape == (8, 24)
+    assert out.va.shape == (8, 2)
+    assert (out.logits is None) == (mode == "continuous")
+    if mode == "discrete":
+        assert out.logits.shape == (8, 2, 21)
+    terms = model.loss(x, va, out)
+    assert set(terms) >= {"loss", "recon", "kl", "kl_v", "kl_a", "kl_z", "align", "align_v", "align_a"}
+    assert all(torch.isfinite(v) for v in terms.values())
+    assert torch.allclose(terms["kl"], terms["kl_v"] + terms["kl_a"] + terms["kl_z"])
+
+
+def test_reference_architecture_size():
+    model = VAE(ModelConfig())
+    n = sum(p.numel() for p in model.parameters())
+    assert 7.9e6 < n < 8.1e6, n  # the reference's 8.0M parameters
+    assert model.encoder.fc[0][0].in_features == 4608  # 512 x 3 x 3 after four k3 s2 convolutions
+
+
+def test_decoder_output_is_bounded_and_batch_independent():
+    model = VAE(ModelConfig()).eval()
+    z = torch.randn(5, 96) * 10  # far outside the prior
+    img = model.decode(z)
+    assert img.min() >= 0 and img.max() <= 1
+    alone = model.decode(z[:1])
+    assert torch.allclose(alone, img[:1], atol=1e-5)
+
+
+def test_discrete_labels_are_offset_into_class_range():
+    va = torch.tensor([[-1.0, 1.0], [0.0, -0.04], [0.96, -0.96]])
+    assert discretize(va).tolist() == [[0, 20], [10, 10], [20, 0]]
+    model = VAE(ModelConfig(label_mode="discrete"))
+    x, _ = _batch(3)
+    terms = model.loss(x, va)
+    assert torch.isfinite(terms["align"])  # the reference's raw -10..10 labels gave NaN here
+
+
+def test_discrete_head_scalar_is_expected_value_in_range():
+    model = VAE(ModelConfig(label_mode="discrete")).eval()
+    va, logits = model.heads(torch.randn(4, 96) * 5)
+    probs = logits.softmax(-1)
+    expected = probs @ (torch.arange(-10, 11).float() / 10)
+    assert torch.allclose(va, expected, atol=1e-5)
+    assert va.abs().max() <= 1
+
+
+@pytest.mark.parametrize("kind,shapes_encoder", [("levasa", True), ("vanilla", False)])
+def test_alignment_reaches_encoder_only_for_levasa(kind, shapes_encoder):
+    torch.manual_seed(0)
+    model = VAE(ModelConfig(kind=kind))
+    x, va = _batch()
+    model.loss(x, va)["align"].backward()
+    enc_grad = sum(p.grad.abs().sum() for p in model.encoder.parameters() if p.grad is not None)
+    head_grad = sum(p.grad.abs().sum() for p in model.head_v.parameters())
+    assert head_grad > 0  # both models train their heads
+    assert (enc_grad > 0) == shapes_encoder
+
+
+@pytest.mark.parametrize("mode", ["continuous", "discrete"])
+def test_loss_falls_on_a_small_batch(mode):
+    torch.manual_seed(0)
+    model = VAE(ModelConfig(label_mode=mode))
+    x, va = _batch(16)
+    opt = torch.optim.Adam(model.parameters(), 1e-3)
+    first = None
+    for _ in range(25):
+        terms = model.loss(x, va)
+        opt.zero_grad()
+        terms["loss"].backward()
+        opt.step()
+        first = first if first is not None else {k: float(v.detach()) for k, v in terms.items()}
+    assert float(terms["loss"].detach()) < 0.7 * first["loss"]
+    assert float(terms["align"].detach()) < 0.7 * first["align"]
+
+
+def test_split_chunks_follow_config():
+    model = VAE(ModelConfig(zv_dim=3, za_dim=4, zz_dim=5))
+    zv, za, zz = model.split(torch.arange(12.0)[None])
+    assert zv.tolist() == [[0, 1, 2]] and za.tolist() == [[3, 4, 5, 6]] and zz.shape == (1, 5)
+
+
+def test_config_rejects_unknown_keys_and_wrong_types():
+    with pytest.raises(ConfigError, match="unknown ModelConfig key.*zv_dims"):
+        ModelConfig.from_dict({"zv_dims": 3})
+    with pytest.raises(ConfigError, match="epochs must be int"):
+        TrainConfig.from_dict({"epochs": "3"})
+    with pytest.raises(ConfigError, match="kind must be one of vanilla, levasa"):
+        ModelConfig(kind="beta")
+    assert ModelConfig.from_dict(ModelConfig(zz_dim=7).to_dict()) == ModelConfig(zz_dim=7)
+    assert isinstance(TrainConfig.from_dict({"warmup": 0}).warmup, float)  # ints are accepted for floats
