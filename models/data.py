@@ -137,7 +137,7 @@ def load_images(table: LabelTable, cache: bool = True, progress: bool = True) ->
     if cache and cache_path.is_file():
         arr = np.load(cache_path, mmap_mode="r")
         if arr.shape == (len(table), 3, IMAGE_SIZE, IMAGE_SIZE):
-            return np.ascontiguousarray(arr)
+            return np.array(arr)  # a writable in-memory copy (the memmap is read-only)
     out = np.empty((len(table), 3, IMAGE_SIZE, IMAGE_SIZE), np.uint8)
     it = enumerate(table.files)
     if progress:
