@@ -1,0 +1,35 @@
+"""The benchmark scripts run end to end in their --quick form and print their figures with baselines."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+
+def _figures(stdout: str) -> dict[str, str]:
+    return dict(re.findall(r"^FIGURE (\S+) (\S+)", stdout, re.M))
+
+
+def test_bench_train_quick_prints_speedup_beside_the_reference(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "scripts.bench_train", "--quick", "--cap", "25",
+                        "--data", str(tmp_path / "synth"), "--out", str(tmp_path / "out")],
+                       cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    figs = _figures(r.stdout)
+    assert set(figs) >= {"train_speedup", "time_to_ccc08_ours_s", "train_img_s_ours", "train_img_s_ref"}
+    assert float(figs["train_img_s_ours"]) > 0 and float(figs["train_img_s_ref"]) > 0
+    assert float(figs["train_speedup"].lstrip(">=")) > 0
+    assert "reference" in r.stdout and "baseline" in r.stdout
+
+
+def test_bench_align_quick_prints_levasa_beside_vanilla_and_constant(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "scripts.bench_align", "--quick", "--runs", str(tmp_path)],
+                       cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    figs = _figures(r.stdout)
+    assert -1 <= float(figs["synth_ccc_v"]) <= 1 and -1 <= float(figs["synth_ccc_a"]) <= 1
+    assert "vanilla heads" in r.stdout and "constant" in r.stdout
+    assert (tmp_path / "levasa" / "summary.json").is_file() and (tmp_path / "vanilla" / "summary.json").is_file()
