@@ -31,6 +31,7 @@ class ModelConfig:
     hidden: tuple[int, ...] = (512, 128)  # fully connected widths between the conv stack and the latent heads
     kl_weight: float = 0.5  # the reference's 0.5 x KL (KL summed over dims / pixel count, see models.vae)
     align_weight: float = 0.3  # the reference's 0.3 x alignment (MSE or CE of the VA heads)
+    edit_weight: float = 0.0  # edit consistency (LeVAsa only): decoded edits must read back as their targets
 
     def __post_init__(self) -> None:
         self.channels = tuple(self.channels)
@@ -78,6 +79,7 @@ class TrainConfig:
     channels_last: bool = True  # NHWC memory format: faster convolutions with oneDNN / cuDNN
     threads: int = 0  # torch CPU threads; 0 = torch's default (one per core)
     flip: bool = True  # random horizontal flip (VA is symmetric under it)
+    affine: float = 0.0  # random shift / rotation / scale; 1.0 = +-4 px, +-10 deg, +-6 %; 0 = off (real photos: 1.0)
     eval_every: int = 0  # also evaluate the held-out split every N steps (0 = once per epoch)
     max_images: int = 0  # stop after this many training images (0 = no limit); for benchmarks
     max_val: int = 2000  # held-out images scored at each evaluation (0 = all)

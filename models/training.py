@@ -98,6 +98,22 @@ def evaluate_heads(
     }
 
 
+def random_affine(x: torch.Tensor, strength: float) -> torch.Tensor:
+    """Per-image random shift (+-4 px), rotation (+-10 deg) and scale (+-6 %) times ``strength``; borders replicated.
+
+    Real face crops are not aligned to the pixel; VA does not change when the face moves a little.
+    """
+    b = x.shape[0]
+    u = (torch.rand(b, 4, device=x.device) * 2 - 1) * strength
+    ang, scale = u[:, 0] * math.radians(10), 1 + u[:, 1] * 0.06
+    cos, sin = torch.cos(ang) / scale, torch.sin(ang) / scale
+    theta = torch.stack([torch.stack([cos, -sin, u[:, 2] * 0.125], 1), torch.stack([sin, cos, u[:, 3] * 0.125], 1)], 1)
+    grid = torch.nn.functional.affine_grid(theta, list(x.shape), align_corners=False)
+    out = torch.nn.functional.grid_sample(x.float(), grid, padding_mode="border", align_corners=False)
+    channels_last = x.is_contiguous(memory_format=torch.channels_last)
+    return out.contiguous(memory_format=torch.channels_last) if channels_last else out
+
+
 def lr_at(step: int, total: int, peak: float, warmup: float) -> float:
     """One-cycle: linear warm-up from peak/25 over ``warmup`` of the steps, then cosine down to peak/1000."""
     w = max(1, int(warmup * total))
@@ -265,6 +281,8 @@ def train_run(
             if train_cfg.flip:  # mirror half the batch: valence and arousal do not change under a left-right flip
                 flip = torch.rand(x.shape[0], 1, 1, 1, device=device) < 0.5
                 x = torch.where(flip, x.flip(3), x)
+            if train_cfg.affine > 0:
+                x = random_affine(x, train_cfg.affine)
             va = torch.from_numpy(data.va[idx.numpy()]).to(device)
             for g in opt.param_groups:
                 g["lr"] = lr_at(state["step"], total_steps, train_cfg.lr, train_cfg.warmup)
@@ -276,8 +294,9 @@ def train_run(
             state["step"] += 1
             state["images"] += x.shape[0]
             n_steps += 1
-            for k in ("loss", "recon", "kl", "align"):
-                sums[k] = sums.get(k, 0.0) + float(terms[k].detach())
+            for k in ("loss", "recon", "kl", "align", "edit"):
+                if k in terms:
+                    sums[k] = sums.get(k, 0.0) + float(terms[k].detach())
             if not math.isfinite(sums["loss"]):
                 raise FloatingPointError(
                     f"loss became {sums['loss']} at step {state['step']}; terms: "

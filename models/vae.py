@@ -18,6 +18,10 @@ Loss normalisation (kept from the reference so its weights mean the same thing):
           reported per chunk (kl_v, kl_a, kl_z) and weighted by ``kl_weight`` (0.5);
   align = MSE of the heads' V and A against the labels (continuous) or the 21-way cross-entropy (discrete), summed over
           the two axes, weighted by ``align_weight`` (0.3).
+  edit  = (LeVAsa, when ``edit_weight`` > 0) edit consistency: half the batch is edited to random targets uniform over
+          the unit disk (models.editing, the same move the explorer makes), decoded, and re-encoded by a frozen copy of
+          the encoder and heads (eval mode, no gradient to their weights); the MSE of the read-back VA against the
+          targets, summed over the axes. Only the decoder learns from it: it is taught to render what z_v and z_a say.
 """
 
 from __future__ import annotations
@@ -173,22 +177,50 @@ class VAE(nn.Module):
             align_a = F.cross_entropy(out.logits[:, 1], cls[:, 1])
         align = align_v + align_a
         total = recon + c.kl_weight * kl + c.align_weight * align
-        return {
-            "loss": total,
-            "recon": recon,
-            "kl": kl,
-            "kl_v": kl_v,
-            "kl_a": kl_a,
-            "kl_z": kl_z,
-            "align": align,
-            "align_v": align_v,
-            "align_a": align_a,
-        }
+        terms = {"recon": recon, "kl": kl, "kl_v": kl_v, "kl_a": kl_a, "kl_z": kl_z,
+                 "align": align, "align_v": align_v, "align_a": align_a}
+        if c.kind == "levasa" and c.edit_weight > 0:
+            terms.update(self._edit_terms(out))
+            total = total + c.edit_weight * terms["edit"]
+        return {"loss": total, **terms}
+
+    def _edit_terms(self, out: VAEOutput) -> dict[str, torch.Tensor]:
+        from models.editing import edit_latent  # editing imports this module
+
+        n = max(2, out.z.shape[0] // 2)
+        mu = out.mu[:n].detach().float()
+        r, t = torch.rand(n, device=mu.device).sqrt(), torch.rand(n, device=mu.device) * 2 * torch.pi
+        target = torch.stack([r * torch.cos(t), r * torch.sin(t)], 1)  # uniform over the unit disk
+        with torch.no_grad():
+            z_edit = edit_latent(self, mu, target)
+        was = self.decoder.training
+        self.decoder.eval()  # BatchNorm on running statistics, as at inference; they stay those of real faces
+        try:
+            faces = self.decoder(z_edit)
+        finally:
+            self.decoder.train(was)
+        mu_back = _frozen(self.encoder, faces)[0]
+        zv, za, _ = self.split(mu_back)
+        va_back = torch.stack([_frozen(self.head_v, zv)[0], _frozen(self.head_a, za)[0]], 1)
+        edit_v = F.mse_loss(va_back[:, 0].float(), target[:, 0])
+        edit_a = F.mse_loss(va_back[:, 1].float(), target[:, 1])
+        return {"edit": edit_v + edit_a, "edit_v": edit_v, "edit_a": edit_a}
 
     @torch.no_grad()
     def sample(self, n: int, device: torch.device | str = "cpu") -> torch.Tensor:
         """n faces decoded from the prior."""
         return self.decode(torch.randn(n, self.cfg.latent_dim, device=device))
+
+
+def _frozen(module: nn.Module, *args):
+    """Run ``module`` in eval mode with its weights detached: gradients reach the inputs, never its parameters."""
+    params = {k: v.detach() for k, v in module.named_parameters()}
+    was = module.training
+    module.eval()
+    try:
+        return torch.func.functional_call(module, {**params, **dict(module.named_buffers())}, args)
+    finally:
+        module.train(was)
 
 
 def discretize(va: torch.Tensor) -> torch.Tensor:

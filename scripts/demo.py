@@ -21,7 +21,9 @@ RUNS = Path("runs")
 N_FACES = 20000
 # The demo recipe: short enough that both runs train in under 10 minutes on a 2-core CPU from a fresh clone.
 DEMO_TRAIN = {"epochs": 3, "batch_size": 64, "lr": 2e-3, "split_column": "identity", "val_fraction": 0.1}
-DEMO_RUNS = {"levasa": {"kind": "levasa"}, "vanilla": {"kind": "vanilla"}}
+# LeVAsa with edit consistency: its edits render the VA they target (see the README's results).
+DEMO_RUNS = {"levasa": {"kind": "levasa", "edit_weight": 0.1}, "vanilla": {"kind": "vanilla"}}
+RUNTIME_ONLY = ("threads", "device")  # settings that do not change what a run learns
 
 
 def ensure_synthetic(data: Path = DATA, n: int = N_FACES) -> None:
@@ -34,22 +36,44 @@ def ensure_synthetic(data: Path = DATA, n: int = N_FACES) -> None:
 
 
 def ensure_run(name: str, model: dict, runs: Path = RUNS, data: Path = DATA, train: dict | None = None) -> dict:
-    """Train runs/NAME unless it has finished; resume it if it was interrupted. Returns its summary."""
-    from models.checkpoint import CHECKPOINT, SUMMARY
+    """Train runs/NAME unless it has finished with this very recipe; resume it if it was interrupted.
+
+    A finished run whose saved config differs from the recipe (data, model or training settings) is trained again, so
+    benchmarks never report a stale run. Returns the run's summary.
+    """
+    from models.checkpoint import CHECKPOINT, CONFIG, SUMMARY
     from models.config import ModelConfig, TrainConfig
     from models.training import train_run
 
     run = runs / name
-    if (run / SUMMARY).is_file():
-        print(f"== {run} exists (delete it or use --retrain to train again)", flush=True)
-        return json.loads((run / SUMMARY).read_text())
-    if (run / CHECKPOINT).is_file():
-        print(f"== resuming {run}", flush=True)
-        return train_run(run, resume=True)
+    model_cfg = ModelConfig.from_dict(model)
+    train_cfg = TrainConfig.from_dict({**DEMO_TRAIN, **(train or {})})
+    if (run / CONFIG).is_file():
+        saved = json.loads((run / CONFIG).read_text())
+        same = (_recipe(ModelConfig, saved.get("model", {})) == _recipe(ModelConfig, model_cfg.to_dict())
+                and _recipe(TrainConfig, saved.get("train", {})) == _recipe(TrainConfig, train_cfg.to_dict())
+                and Path(saved.get("dataset", {}).get("root", "")).resolve() == Path(data).resolve())
+        if same and (run / SUMMARY).is_file():
+            print(f"== {run} exists with this recipe (delete it or use --retrain to train again)", flush=True)
+            return json.loads((run / SUMMARY).read_text())
+        if same and (run / CHECKPOINT).is_file():
+            print(f"== resuming {run}", flush=True)
+            return train_run(run, resume=True)
+        if not same:
+            print(f"== {run} was trained with another recipe or dataset: training it again", flush=True)
     if run.exists():
-        shutil.rmtree(run)  # started but no epoch finished: nothing to keep
+        shutil.rmtree(run)
     print(f"== training {run}", flush=True)
-    return train_run(run, data, ModelConfig.from_dict(model), TrainConfig.from_dict({**DEMO_TRAIN, **(train or {})}))
+    return train_run(run, data, model_cfg, train_cfg)
+
+
+def _recipe(cls, d: dict) -> dict | None:
+    """A saved config with today's defaults filled in and runtime-only settings dropped (None if it is not valid)."""
+    try:
+        full = cls.from_dict(d).to_dict()
+    except (ValueError, TypeError):
+        return None
+    return {k: v for k, v in full.items() if k not in RUNTIME_ONLY}
 
 
 def print_table(summaries: list[dict]) -> None:

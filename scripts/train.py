@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--zz-dim", type=int, help=f"remaining latent size (default {M.zz_dim})")
     g.add_argument("--kl-weight", type=float, help=f"KL weight (default {M.kl_weight})")
     g.add_argument("--align-weight", type=float, help=f"alignment weight (default {M.align_weight})")
+    g.add_argument("--edit-weight", type=float, help=f"edit-consistency weight, LeVAsa (default {M.edit_weight})")
     g = p.add_argument_group("training")
     g.add_argument("--epochs", type=int, help=f"epochs (default {T.epochs})")
     g.add_argument("--batch-size", type=int, help=f"batch size (default {T.batch_size})")
@@ -55,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(subject, identity) to split by; default: rows drawn with the seed",
     )
     g.add_argument("--val-fraction", type=float, help=f"share held out when drawn (default {T.val_fraction})")
+    g.add_argument("--affine", type=float, help=f"shift/rotate/scale augmentation strength (default {T.affine})")
     g.add_argument("--threads", type=int, help="torch CPU threads (default: one per core)")
     g.add_argument("--eval-every", type=int, help="also evaluate every N steps (default: once per epoch)")
     g.add_argument("--max-images", type=int, help="stop after this many training images (default: no limit)")
@@ -62,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-_MODEL_FLAGS = ("kind", "label_mode", "zv_dim", "za_dim", "zz_dim", "kl_weight", "align_weight")
+_MODEL_FLAGS = ("kind", "label_mode", "zv_dim", "za_dim", "zz_dim", "kl_weight", "align_weight", "edit_weight")
 _TRAIN_FLAGS = (
     "epochs",
     "batch_size",
@@ -73,6 +75,7 @@ _TRAIN_FLAGS = (
     "split_column",
     "val_fraction",
     "threads",
+    "affine",
     "eval_every",
     "max_images",
 )

@@ -112,3 +112,16 @@ def test_config_rejects_unknown_keys_and_wrong_types():
         ModelConfig(kind="beta")
     assert ModelConfig.from_dict(ModelConfig(zz_dim=7).to_dict()) == ModelConfig(zz_dim=7)
     assert isinstance(TrainConfig.from_dict({"warmup": 0}).warmup, float)  # ints are accepted for floats
+
+
+def test_edit_consistency_trains_the_decoder_only():
+    torch.manual_seed(0)
+    model = VAE(ModelConfig(edit_weight=1.0))
+    x, va = _batch(8)
+    terms = model.loss(x, va)
+    assert {"edit", "edit_v", "edit_a"} <= set(terms) and torch.isfinite(terms["edit"])
+    terms["edit"].backward()
+    assert sum(p.grad.abs().sum() for p in model.decoder.parameters() if p.grad is not None) > 0
+    assert all(p.grad is None for p in model.encoder.parameters())  # the re-encoding is frozen
+    assert all(p.grad is None for p in model.head_v.parameters())
+    assert "edit" not in VAE(ModelConfig(kind="vanilla", edit_weight=1.0)).loss(x, va)

@@ -1,0 +1,70 @@
+"""The evaluation figures: train (or reuse) the runs each recipe names, then evaluate them side by side.
+
+    python -m scripts.bench_eval            # synthetic faces, and FER2013 when ../shared/data/fer2013 is present
+    python -m scripts.bench_eval --quick    # CI: 2,000 synthetic faces, 2 epochs, a quick evaluation; no FER2013
+
+A run is reused when its saved config matches its recipe (so a second call only evaluates); otherwise it is trained
+again. FER2013 gets VA by annotation transfer (AffectNet ellipses, seed 0), trains on the Training split and is scored
+on PrivateTest. Reports: reports/synth/report.html and reports/fer2013/report.html.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+from scripts.demo import DEMO_RUNS
+
+FER_SRC = Path("../shared/data/fer2013")
+FER_DATA = Path("data/fer2013_va")
+# FER2013: real 48 px photos. Shift/rotate/scale augmentation and more epochs than the synthetic faces need.
+FER_TRAIN = {"epochs": 6, "split_column": "split", "affine": 1.0}
+RECIPES = {
+    "synth": DEMO_RUNS,
+    "fer2013": {"fer-levasa": {"kind": "levasa", "edit_weight": 0.1}, "fer-vanilla": {"kind": "vanilla"}},
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m scripts.bench_eval", description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="short run for CI (synthetic only)")
+    p.add_argument("--no-fer", action="store_true", help="skip FER2013 even when it is present")
+    args = p.parse_args(argv)
+
+    from scripts.demo import DATA, ensure_run, ensure_synthetic
+
+    runs = Path("bench-out/eval-quick") if args.quick else Path("runs")
+    data = Path("bench-out/synth-quick") if args.quick else DATA
+    ensure_synthetic(data, 2000 if args.quick else 20000)
+    train = {"epochs": 2} if args.quick else None
+    for name, model in RECIPES["synth"].items():
+        ensure_run(name, model, runs=runs, data=data, train=train)
+    quick = ["--quick"] if args.quick else []
+    report = Path("reports/synth-quick" if args.quick else "reports/synth")
+    rc = _evaluate([runs / n for n in RECIPES["synth"]], report, quick)
+
+    if args.quick or args.no_fer:
+        return rc
+    if not (FER_SRC / "labels.csv").is_file():
+        print(f"\n{FER_SRC} not found: FER2013 figures skipped", flush=True)
+        return rc
+    if not (FER_DATA / "labels.csv").is_file():
+        from models.transfer import affectnet_ellipses, transfer_labels
+
+        transfer_labels(FER_SRC / "labels.csv", FER_DATA, affectnet_ellipses(), seed=0, images_dir=FER_SRC / "images",
+                        join_csv=FER_SRC / "meta.csv")
+    for name, model in RECIPES["fer2013"].items():
+        ensure_run(name, model, runs=runs, data=FER_DATA, train=FER_TRAIN)
+    return rc or _evaluate([runs / n for n in RECIPES["fer2013"]], Path("reports/fer2013"), [])
+
+
+def _evaluate(run_dirs: list[Path], out: Path, extra: list[str]) -> int:
+    cmd = [sys.executable, "-m", "scripts.evaluate", *map(str, run_dirs), "--out", str(out), *extra]
+    print("\n$ " + " ".join(cmd[1:]), flush=True)
+    return subprocess.run(cmd).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,206 @@
+"""Evaluate trained runs on their held-out split and write one report comparing them side by side.
+
+    python -m scripts.evaluate runs/levasa runs/vanilla --out reports/synth
+    python -m scripts.evaluate runs/fer-levasa runs/fer-vanilla --out reports/fer2013
+    python -m scripts.evaluate runs/levasa --quick --no-tsne        # a fast smoke test (numbers not for reporting)
+
+Per run it writes RUN/metrics.json (every task's numbers, each with its split and n), RUN/latents.npz (every dataset
+row's latent mean, labels and head VA, for the server) and RUN/projections.npz (t-SNE and PCA, cached: a second
+evaluation of the same latents reuses them); then OUT/report.html, which opens offline.
+Runs evaluated together must share the dataset rows and the split. Bad input exits with code 2 and a message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+from pathlib import Path
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m scripts.evaluate", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("runs", nargs="+", type=Path, help="run folders (runs/NAME) on the same dataset and split")
+    p.add_argument("--out", type=Path, default=None, help="report folder (default: reports/RUN1-RUN2...)")
+    p.add_argument("--quick", action="store_true",
+                   help="smoke test: one setting per probe model, 4,000 training rows, 2,000 projected points, "
+                        "24 edited faces, a one-epoch judge")
+    p.add_argument("--no-tsne", action="store_true", help="skip t-SNE (PCA only)")
+    p.add_argument("--no-fidelity", action="store_true", help="skip edit fidelity (and training its judge)")
+    p.add_argument("--max-points", type=int, default=30000, help="latents projected per run (seeded subsample)")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
+    p.add_argument("--seed", type=int, default=0, help="seed for subsamples and models")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    return p
+
+
+def _z(x: float) -> float:
+    """Rounded to 3 places without a '-0.000'."""
+    return round(float(x), 3) + 0.0
+
+
+def fail(msg: str) -> int:
+    print(f"error: {msg}", file=sys.stderr)
+    return 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    for r in args.runs:
+        if not r.is_dir():
+            return fail(f"{r} is not a folder (expected a run folder such as runs/levasa)")
+        if not (r / "config.json").is_file():
+            return fail(f"{r} is not a run folder: no config.json (train one with python -m scripts.train)")
+    names = [r.resolve().name for r in args.runs]
+    if len(set(names)) != len(names):
+        return fail(f"run names must differ, got {', '.join(names)}")
+    if args.max_points < 10:
+        return fail(f"--max-points must be at least 10, got {args.max_points}")
+
+    import numpy as np
+
+    from models import checkpoint as ck
+    from models.data import DatasetError, read_labels
+    from models.eval_tasks import EvaluationError, check_same_rows, evaluate_run, load_judge
+    from models.evaluation import run_data
+    from models.report import ReportData, ReportRun, write_report
+    from models.training import resolve_device
+
+    t_start = time.perf_counter()
+    try:
+        device = resolve_device(args.device)
+        runs = [ck.load_run(r, device) for r in args.runs]
+        check_same_rows(runs)
+        data = run_data(runs[0], progress=not args.quiet)
+    except (ck.RunError, DatasetError, EvaluationError, ValueError, OSError, KeyError) as e:
+        return fail(f"{type(e).__name__}: {e}" if isinstance(e, OSError | KeyError) else str(e))
+    files = read_labels(runs[0].config["dataset"]["root"], require_va=True).files
+    progress = not args.quiet
+    n_held = int((data.split == data.heldout).sum())
+    if n_held < 10 or (data.split == "train").sum() < 10:
+        return fail(f"too few rows to evaluate: {n_held} held-out ({data.heldout}), "
+                    f"{int((data.split == 'train').sum())} train")
+
+    judge_net, skip, notes = None, "", []
+    if args.no_fidelity:
+        skip = "skipped (--no-fidelity)"
+    else:
+        try:
+            import models.fidelity  # noqa: F401
+        except ImportError as e:
+            skip = f"skipped: models.fidelity is not importable ({e})"
+            print(f"note: edit fidelity {skip}", file=sys.stderr)
+        if not skip:
+            judge_net, meta = load_judge(runs[0].path.parent, files, data, quick=args.quick, device=device,
+                                         progress=progress)
+            notes.append(f"edit-fidelity judge: {meta.get('epochs')} epochs on n = {meta.get('n_train')} training "
+                         f"faces, cached as {meta.get('key')}")
+
+    results = {}
+    for run in runs:
+        results[run.name] = evaluate_run(run, data, quick=args.quick, tsne=not args.no_tsne,
+                                         max_points=args.max_points, judge_net=judge_net, fidelity_skip=skip,
+                                         seed=args.seed, progress=progress)
+
+    out = args.out or Path("reports") / "-".join(r.name for r in runs)
+    rows = next(iter(results.values()))["grid_rows"]
+    rd = ReportData(
+        dataset=str(runs[0].config["dataset"].get("name", runs[0].config["dataset"]["root"])),
+        va=np.asarray(data.va), emotions=np.asarray(data.emotions), heldout_mask=data.split == data.heldout,
+        heldout=data.heldout, originals=data.images[rows].numpy(),
+        command="python -m scripts.evaluate " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:])),
+        notes=(["--quick: smoke-test settings; these numbers are not for reporting"] if args.quick else []) + notes,
+    )
+    report_runs = [ReportRun(name, r["metrics"], recon=r["recon"], proj=r["proj"], va_head=r["latents"]["va_head"],
+                             strip=r["strip"], strip_targets=r["strip_targets"]) for name, r in results.items()]
+    path = write_report(out / "report.html", report_runs, rd)
+
+    print_summary({k: v["metrics"] for k, v in results.items()}, path, time.perf_counter() - t_start)
+    print_figures(runs, {k: v["metrics"] for k, v in results.items()}, rd, quick=args.quick)
+    return 0
+
+
+def _best(em: dict, fs: str) -> tuple[str, float]:
+    row = em["results"].get(fs, {})
+    name = max(row, key=lambda k: row[k]["accuracy"]) if row else ""
+    return name, (row[name]["accuracy"] if row else float("nan"))
+
+
+def print_summary(metrics: dict[str, dict], report: Path, seconds: float) -> None:
+    first = next(iter(metrics.values()))
+    print(f"\nheld-out split {first['split']}, n = {first['n']:,} (trained on {first['n_train']:,})\n")
+    header = ("run", "kind", "recon MSE", "CCC v", "CCC a", "probe CCC v", "emotion acc [z_v,z_a]",
+              "edit judge CCC v/a", "time")
+    rows = []
+    f3 = lambda x: f"{_z(x):.3f}"
+    for name, m in metrics.items():
+        al, fid = m["alignment"], m.get("edit_fidelity", {})
+        clf, acc = _best(m["emotion"], "z_v+z_a")
+        fj = "skipped"
+        if "judge" in fid:
+            fj = f"{f3(fid['judge']['valence']['ccc'])} / {f3(fid['judge']['arousal']['ccc'])}"
+        rows.append((name, m["kind"], f"{m['reconstruction']['recon_mse']:.5f}", f3(al["heads"]["valence"]["ccc"]),
+                     f3(al["heads"]["arousal"]["ccc"]), f3(al["linear_probe"]["metrics"]["valence"]["ccc"]),
+                     f"{f3(acc)} ({clf})", fj, f"{sum(m['timing_s'].values()):.0f} s"))
+    const = first["alignment"]["constant"]
+    maj = first["emotion"]["majority"]["accuracy"]
+    rows.append(("baseline", "constant / majority", f"{first['reconstruction']['mean_image_mse']:.5f}",
+                 f3(const["valence"]["ccc"]), f3(const["arousal"]["ccc"]), "", f"{f3(maj)} (majority)", "", ""))
+    widths = [max(len(str(r[i])) for r in (header, *rows)) for i in range(len(header))]
+    for r in (header, *rows):
+        print("  " + "  ".join(f"{c:<{w}}" if i < 2 else f"{c:>{w}}" for i, (c, w) in enumerate(zip(r, widths))))
+    print(f"\nreport: {report}  ({report.stat().st_size / 1e6:.1f} MB)   total {seconds:.0f} s\n")
+
+
+def print_figures(runs, metrics: dict[str, dict], rd, quick: bool = False) -> None:
+    """FIGURE lines for the README's figures, when the runs evaluated allow them (marked when --quick)."""
+    by_kind: dict[str, dict] = {}
+    for run in runs:
+        by_kind.setdefault(run.model_cfg.kind, metrics[run.name])
+    lv, va = by_kind.get("levasa"), by_kind.get("vanilla")
+    dataset = rd.dataset.lower()
+    if lv is None:
+        return
+    al = lv["alignment"]
+    sn = f"split {al['split']}, n={al['n']}" + ("; --quick settings" if quick else "")
+    const = al["constant"]
+    fid = lv.get("edit_fidelity", {})
+    if "synth" in dataset:
+        for axis, k in (("valence", "v"), ("arousal", "a")):
+            beside = f"vanilla heads {_z(va['alignment']['heads'][axis]['ccc']):.3f}, " if va else ""
+            print(f"FIGURE eval_synth_ccc_{k} {_z(al['heads'][axis]['ccc']):.3f}  (LeVAsa heads; {beside}"
+                  f"constant {_z(const[axis]['ccc']):.3f}; {sn})")
+        if va:
+            vp = va["alignment"]["linear_probe"]["metrics"]["valence"]["ccc"]
+            print(f"FIGURE vanilla_probe_ccc_v {_z(vp):.3f}  (vanilla's Ridge probe z_v -> V, fitted on train; LeVAsa "
+                  f"heads {_z(al['heads']['valence']['ccc']):.3f}, LeVAsa probe "
+                  f"{_z(al['linear_probe']['metrics']['valence']['ccc']):.3f}; {sn})")
+            r_l, r_v = lv["reconstruction"]["recon_mse"], va["reconstruction"]["recon_mse"]
+            print(f"FIGURE recon_mse_ratio {_z(r_l / r_v):.3f}  (LeVAsa recon MSE {r_l:.5f} / vanilla {r_v:.5f}; "
+                  f"mean-image baseline {lv['reconstruction']['mean_image_mse']:.5f}; {sn})")
+        if "judge" in fid:
+            for axis, k in (("valence", "v"), ("arousal", "a")):
+                print(f"FIGURE edit_fid_synth_ccc_{k} {_z(fid['judge'][axis]['ccc']):.3f}  (independent judge on "
+                      f"{fid['n_edits']} edits of {fid['n_faces']} held-out faces; own heads "
+                      f"{_z(fid['heads'][axis]['ccc']):.3f}; an edit that changes nothing: 0)")
+    if "fer" in dataset:
+        centre = al.get("heads_vs_centre", {}).get("metrics")
+        for axis, k in (("valence", "v"), ("arousal", "a")):
+            c = f"vs ellipse centre {_z(centre[axis]['ccc']):.3f}, " if centre else ""
+            vh = f"vanilla heads {_z(va['alignment']['heads'][axis]['ccc']):.3f}, " if va else ""
+            print(f"FIGURE fer_ccc_{k} {_z(al['heads'][axis]['ccc']):.3f}  (LeVAsa heads vs transferred labels; {c}{vh}"
+                  f"constant {_z(const[axis]['ccc']):.3f}; {sn})")
+        clf, acc = _best(lv["emotion"], "z_v+z_a")
+        em = lv["emotion"]
+        print(f"FIGURE fer_emotion_acc {_z(acc):.3f}  (best classifier on [z_v, z_a]: {clf}; majority class "
+              f"{_z(em['majority']['accuracy']):.3f}; split {em['split']}, n={em['n']})")
+        if "judge" in fid:
+            print(f"FIGURE edit_fid_fer_ccc_v {_z(fid['judge']['valence']['ccc']):.3f}  (independent judge on "
+                  f"{fid['n_edits']} edits of {fid['n_faces']} held-out faces; own heads "
+                  f"{_z(fid['heads']['valence']['ccc']):.3f}; an edit that changes nothing: 0)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
