@@ -7,8 +7,8 @@ Settings, all openTSNE's defaults except where noted, and why:
   * PCA to at most 50 dims first (the usual t-SNE preprocessing: keeps the neighbour search cheap, drops noise dims);
   * perplexity 30 (the field's default; the 90-neighbour kNN graph is found with Annoy, approximate but ample);
   * PCA initialisation (Kobak & Berens 2019: keeps global structure and makes the result deterministic for a seed);
-  * early exaggeration 12 for 250 iterations, then 500 normal iterations, learning rate N / exaggeration (Belkina et
-    al. 2019);
+  * early exaggeration 12 for 250 iterations, then 350 normal iterations (openTSNE: 500; at 30,000 points 48 s instead
+    of 66 s on 2 cores, the same 10-NN label accuracy 0.994), learning rate N / exaggeration (Belkina et al. 2019);
   * FFT interpolation intervals 2 units wide instead of 1 (ints_in_interval=2): as a map of real latents expands (to
     ~180 units across for 20,000 z_v), the default grid's FFT comes to dominate each iteration. On the synthetic LeVAsa
     run's z_v (20,000 points, 1 thread) the coarser grid took 35 s instead of 79 s and kept 44.9% of each point's 10
@@ -78,7 +78,7 @@ def tsne_2d(x: np.ndarray, seed: int = 0, n_jobs: int | None = None) -> np.ndarr
         initialization="pca",
         early_exaggeration=12,
         early_exaggeration_iter=250,
-        n_iter=500,
+        n_iter=350,  # 350 after exaggeration (openTSNE: 500): converged maps at 30k, and inside the 60 s budget
         learning_rate="auto",
         neighbors="annoy" if len(x) > 1000 else "exact",
         negative_gradient_method="fft" if len(x) >= 10000 else "bh",  # FFT pays off from ~10k (openTSNE auto)
