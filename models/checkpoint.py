@@ -17,6 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
@@ -38,7 +39,7 @@ class RunError(RuntimeError):
     """A run folder cannot be loaded; the message says which file and why."""
 
 
-def _atomic(path: Path, write) -> None:
+def atomic_write(path: Path, write) -> None:
     """Write via a temporary file in the same folder, fsync, then rename over ``path``: all or nothing."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -53,8 +54,18 @@ def _atomic(path: Path, write) -> None:
             os.unlink(tmp)
 
 
+def save_npz(path: Path, **arrays) -> None:
+    """np.savez, atomically (never pickled: load with allow_pickle=False)."""
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as f:  # a file object, so numpy does not append ".npz" to the temporary name
+            np.savez(f, **arrays)
+
+    atomic_write(path, write)
+
+
 def write_json(path: Path, obj) -> None:
-    _atomic(path, lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=2) + "\n"))
+    atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=2) + "\n"))
 
 
 def append_jsonl(path: Path, obj) -> None:
@@ -85,7 +96,7 @@ def _state_tensors(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 def save_weights(run_dir: Path, model: VAE) -> None:
     meta = {"format": str(FORMAT_VERSION), "model_config": json.dumps(model.cfg.to_dict())}
-    _atomic(Path(run_dir) / WEIGHTS, lambda tmp: save_file(_state_tensors(model), tmp, metadata=meta))
+    atomic_write(Path(run_dir) / WEIGHTS, lambda tmp: save_file(_state_tensors(model), tmp, metadata=meta))
 
 
 def save_checkpoint(run_dir: Path, model: VAE, optimizer: torch.optim.Optimizer, state: dict) -> None:
@@ -97,7 +108,7 @@ def save_checkpoint(run_dir: Path, model: VAE, optimizer: torch.optim.Optimizer,
             tensors[f"opt.{idx}.{key}"] = torch.as_tensor(val).detach().contiguous().cpu()
     tensors["rng.torch"] = torch.get_rng_state()
     meta = {"format": str(FORMAT_VERSION), "state": json.dumps(state), "param_groups": json.dumps(opt["param_groups"])}
-    _atomic(Path(run_dir) / CHECKPOINT, lambda tmp: save_file(tensors, tmp, metadata=meta))
+    atomic_write(Path(run_dir) / CHECKPOINT, lambda tmp: save_file(tensors, tmp, metadata=meta))
 
 
 def load_checkpoint(run_dir: Path, model: VAE, optimizer: torch.optim.Optimizer) -> dict:

@@ -32,6 +32,7 @@ class ModelConfig:
     kl_weight: float = 0.5  # the reference's 0.5 x KL (KL summed over dims / pixel count, see models.vae)
     align_weight: float = 0.3  # the reference's 0.3 x alignment (MSE or CE of the VA heads)
     edit_weight: float = 0.0  # edit consistency (LeVAsa only): decoded edits must read back as their targets
+    edit_fraction: float = 0.5  # share of each batch edited for that term (its cost grows with it)
 
     def __post_init__(self) -> None:
         self.channels = tuple(self.channels)

@@ -56,9 +56,6 @@ def export_latents(
     codes in models.emotions.ALL_EMOTIONS order; split (N,) and files (N,) fixed-width unicode; recon_mse (N,) float32
     per-image reconstruction error of the mean latent. Returns the same arrays.
     """
-    import os
-    import tempfile
-
     from models.emotions import ALL_EMOTIONS
 
     table = read_labels(run.config["dataset"]["root"], require_va=True)
@@ -82,17 +79,7 @@ def export_latents(
         "recon_mse": p["recon_mse"].astype(np.float32),
     }
     path = run.path / LATENTS
-    fd, tmp = tempfile.mkstemp(dir=run.path, prefix=f".{LATENTS}.", suffix=".tmp.npz")
-    os.close(fd)
-    try:
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    ck.save_npz(path, **arrays)
     return arrays
 
 

@@ -27,10 +27,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from models.checkpoint import save_npz
 
 PROJECTIONS = "projections.npz"
 PROJ_VERSION = 2  # bump when the settings below change: old caches are then recomputed
@@ -139,17 +140,7 @@ def save_projections(path: Path, proj: dict[str, np.ndarray], key: str) -> None:
     path = Path(path)
     arrays = {k: np.asarray(proj[k]) for k in KEYS}
     assert all(v.dtype != object for v in arrays.values()), "object arrays would need pickle"
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp.npz")
-    os.close(fd)
-    try:
-        with open(tmp, "wb") as f:
-            np.savez(f, key=np.array(key), **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    save_npz(path, key=np.array(key), **arrays)
 
 
 def load_projections(path: Path, key: str | None = None) -> dict[str, np.ndarray] | None:

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from models.checkpoint import _atomic
+from models.checkpoint import atomic_write
 from models.training import autocast, resolve_precision
 
 JUDGE_VERSION = 1
@@ -117,6 +117,6 @@ def load_or_train_judge(cache_dir: Path, key: str, images: torch.Tensor, va: np.
     meta = {"key": key, "epochs": epochs, "n_train": len(images), "train_s": round(time.perf_counter() - t0, 1)}
     cache_dir.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
-    _atomic(path, lambda tmp: save_file(state, tmp))
-    _atomic(meta_path, lambda tmp: Path(tmp).write_text(json.dumps(meta)))
+    atomic_write(path, lambda tmp: save_file(state, tmp))
+    atomic_write(meta_path, lambda tmp: Path(tmp).write_text(json.dumps(meta)))
     return net, meta

@@ -13,14 +13,13 @@ from __future__ import annotations
 import base64
 import html
 import io
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from models.checkpoint import atomic_write
 from models.emotions import ALL_EMOTIONS
 from models.transfer import affectnet_ellipses
 
@@ -438,14 +437,5 @@ def write_report(path: Path, runs: list[ReportRun], data: ReportData) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     text = build_report(runs, data)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     return path

@@ -18,10 +18,11 @@ Loss normalisation (kept from the reference so its weights mean the same thing):
           reported per chunk (kl_v, kl_a, kl_z) and weighted by ``kl_weight`` (0.5);
   align = MSE of the heads' V and A against the labels (continuous) or the 21-way cross-entropy (discrete), summed over
           the two axes, weighted by ``align_weight`` (0.3).
-  edit  = (LeVAsa, when ``edit_weight`` > 0) edit consistency: half the batch is edited to random targets uniform over
-          the unit disk (models.editing, the same move the explorer makes), decoded, and re-encoded by a frozen copy of
-          the encoder and heads (eval mode, no gradient to their weights); the MSE of the read-back VA against the
-          targets, summed over the axes. Only the decoder learns from it: it is taught to render what z_v and z_a say.
+  edit  = (LeVAsa, when ``edit_weight`` > 0) edit consistency: a share of the batch (``edit_fraction``) is edited to
+          random targets uniform over the unit disk (models.editing, the same move the explorer makes), decoded, and
+          re-encoded by a frozen copy of the encoder and heads (eval mode, no gradient to their weights); the MSE of
+          the read-back VA against the targets, summed over the axes. Only the decoder learns from it: it is taught to
+          render what z_v and z_a say.
 """
 
 from __future__ import annotations
@@ -187,7 +188,7 @@ class VAE(nn.Module):
     def _edit_terms(self, out: VAEOutput) -> dict[str, torch.Tensor]:
         from models.editing import edit_latent  # editing imports this module
 
-        n = max(2, out.z.shape[0] // 2)
+        n = max(2, round(out.z.shape[0] * self.cfg.edit_fraction))
         mu = out.mu[:n].detach().float()
         r, t = torch.rand(n, device=mu.device).sqrt(), torch.rand(n, device=mu.device) * 2 * torch.pi
         target = torch.stack([r * torch.cos(t), r * torch.sin(t)], 1)  # uniform over the unit disk
