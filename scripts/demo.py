@@ -22,7 +22,7 @@ N_FACES = 20000
 # The demo recipe: short enough that both runs train in under 10 minutes on a 2-core CPU from a fresh clone.
 DEMO_TRAIN = {"epochs": 3, "batch_size": 64, "lr": 2e-3, "split_column": "identity", "val_fraction": 0.1}
 # The paper's two models. The edit-consistency variant (scripts/bench_eval.py, runs/levasa-edit) renders edits better
-# but trains 2.5x slower on CPU, which would push `make demo` past 10 minutes.
+# but costs 1.44x per step; with it a fresh `make demo` ran past 10 minutes on a slow day of this 2-core machine.
 DEMO_RUNS = {"levasa": {"kind": "levasa"}, "vanilla": {"kind": "vanilla"}}
 RUNTIME_ONLY = ("threads", "device")  # settings that do not change what a run learns
 
