@@ -16,9 +16,14 @@ $(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
 	touch $(STAMP)
 
-# Train the default runs on the built-in synthetic faces when none exist yet, then print their summaries.
+# Train the default runs on the built-in synthetic faces when none exist yet, export what the explorer shows, then
+# serve it (http://127.0.0.1:8000; LEVASA_PORT / LEVASA_HOST to change).
 demo: setup
-	$(BIN)/python -m scripts.demo
+	$(BIN)/python -m scripts.demo --serve
+
+# Serve every run in runs/ (settings: LEVASA_* environment variables, see backend/settings.py).
+serve: setup
+	$(BIN)/python -m backend
 
 test: setup
 	$(BIN)/python -m pytest

@@ -21,7 +21,7 @@ import torch
 from models import checkpoint as ck
 from models import probes
 from models.data import read_labels, read_split
-from models.evaluation import RunData, export_latents
+from models.evaluation import RunData, export_latents, save_thumbnails
 from models.metrics import va_metrics
 from models.projections import cached_projections
 from models.transfer import affectnet_ellipses
@@ -126,6 +126,7 @@ def evaluate_run(
     timing: dict[str, float] = {}
     t0 = time.perf_counter()
     lat = export_latents(run, data, progress=progress)
+    save_thumbnails(run.path, data.images)
     timing["encode"] = time.perf_counter() - t0
     c = run.model_cfg
     zv, za = slice(0, c.zv_dim), slice(c.zv_dim, c.zv_dim + c.za_dim)

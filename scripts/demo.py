@@ -1,9 +1,12 @@
-"""The demo: make the synthetic faces and train the default runs when they do not exist yet, then show them.
+"""The demo: make the synthetic faces and train the default runs when they do not exist yet, export what the explorer
+shows (latents, thumbnails, t-SNE and PCA), then serve it.
 
-    make demo                       # = python -m scripts.demo
+    make demo                       # = python -m scripts.demo --serve
+    python -m scripts.demo          # set up only, do not serve
     python -m scripts.demo --retrain
 
-Idempotent: an existing finished run is kept, a half-finished one (killed, Ctrl-C) resumes from its last epoch.
+Idempotent: an existing finished run is kept, a half-finished one (killed, Ctrl-C) resumes from its last epoch, and
+exports are redone only when the weights are newer than them.
 Runs: runs/levasa and runs/vanilla (continuous labels), trained on data/synthetic with the demo recipe below.
 """
 
@@ -77,6 +80,22 @@ def _recipe(cls, d: dict) -> dict | None:
     return {k: v for k, v in full.items() if k not in RUNTIME_ONLY}
 
 
+def ensure_export(name: str, runs: Path = RUNS) -> None:
+    """Write the run's latents, thumbnails and projections unless they are newer than its weights."""
+    from models.checkpoint import WEIGHTS, load_run
+    from models.evaluation import LATENTS, THUMBS, prepare_serving
+    from models.projections import PROJECTIONS
+
+    run = runs / name
+    outs = [run / f for f in (LATENTS, THUMBS, PROJECTIONS)]
+    if all(p.is_file() and p.stat().st_mtime >= (run / WEIGHTS).stat().st_mtime for p in outs):
+        return
+    print(f"== exporting {run} for the explorer (latents, thumbnails, t-SNE and PCA)", flush=True)
+    t0 = time.time()
+    out = prepare_serving(load_run(run), progress=True)
+    print(f"   {out['latents']:,} faces, {out['projections']:,} projected, {time.time() - t0:.0f} s", flush=True)
+
+
 def print_table(summaries: list[dict]) -> None:
     rows = [("run", lambda s: s["name"]), ("model", lambda s: f"{s['kind']}/{s['label_mode']}"),
             ("epochs", lambda s: str(s["epochs"])), ("train time", lambda s: f"{s['train_s']:.0f} s"),
@@ -94,6 +113,7 @@ def print_table(summaries: list[dict]) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m scripts.demo", description=__doc__.split("\n\n")[0])
     p.add_argument("--retrain", action="store_true", help="delete the demo runs and train them again")
+    p.add_argument("--serve", action="store_true", help="then start the service (python -m backend) and keep it up")
     args = p.parse_args(argv)
     t0 = time.time()
     ensure_synthetic()
@@ -101,9 +121,19 @@ def main(argv: list[str] | None = None) -> int:
         for name in DEMO_RUNS:
             shutil.rmtree(RUNS / name, ignore_errors=True)
     summaries = [ensure_run(name, model) for name, model in DEMO_RUNS.items()]
+    for name in DEMO_RUNS:
+        ensure_export(name)
     print_table(summaries)
     print(f"\n  ready in {time.time() - t0:.0f} s. Runs are in {RUNS}/; train more with python -m scripts.train --help")
-    return 0
+    if not args.serve:
+        return 0
+    from backend.__main__ import main as serve
+    from backend.settings import Settings
+
+    s = Settings()
+    print(f"\n  LeVAsa Explorer: http://{s.host}:{s.port}/   (API docs: http://{s.host}:{s.port}/docs; Ctrl-C stops)\n",
+          flush=True)
+    return serve([])
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -32,3 +33,24 @@ def tiny_run(synth_dir, tmp_path_factory) -> Path:
     train_run(run, synth_dir, ModelConfig(kind="levasa"), TrainConfig(epochs=1, batch_size=32, seed=0),
               progress=False, log=lambda s: None)
     return run
+
+
+@pytest.fixture(scope="session")
+def runs_dir(tiny_run, tmp_path_factory):
+    """A runs folder as the service finds it: the tiny run with its latents, thumbnails and projections, plus two broken
+    runs (truncated weights; a config that is not JSON)."""
+    from models.checkpoint import load_run
+    from models.evaluation import prepare_serving
+
+    root = tmp_path_factory.mktemp("served")
+    good = root / "tiny"
+    shutil.copytree(tiny_run, good)
+    prepare_serving(load_run(good), max_points=30000)
+    trunc = root / "truncated"
+    shutil.copytree(tiny_run, trunc)
+    w = trunc / "model.safetensors"
+    w.write_bytes(w.read_bytes()[:5000])
+    bad = root / "badconfig"
+    shutil.copytree(tiny_run, bad)
+    (bad / "config.json").write_text("{ not json")
+    return root

@@ -17,3 +17,22 @@ def test_ensure_run_reuses_matching_runs_and_retrains_changed_ones(synth_dir, tm
     ensure_run("r", {"kind": "levasa", "zz_dim": 16}, runs=tmp_path, data=synth_dir, train=train)
     assert "another recipe" in capsys.readouterr().out
     assert json.loads((tmp_path / "r" / "config.json").read_text())["model"]["zz_dim"] == 16
+
+
+def test_ensure_export_writes_once_until_the_weights_change(tiny_run, tmp_path, capsys):
+    import os
+    import shutil
+
+    from scripts.demo import ensure_export
+
+    shutil.copytree(tiny_run, tmp_path / "t")
+    ensure_export("t", runs=tmp_path)
+    assert "exporting" in capsys.readouterr().out
+    files = [tmp_path / "t" / f for f in ("latents.npz", "thumbs.npz", "projections.npz")]
+    stamps = [f.stat().st_mtime_ns for f in files]
+    ensure_export("t", runs=tmp_path)
+    assert capsys.readouterr().out == "" and [f.stat().st_mtime_ns for f in files] == stamps
+    w = tmp_path / "t" / "model.safetensors"
+    os.utime(w, ns=(w.stat().st_atime_ns, max(stamps) + 10**9))  # newer weights: export again
+    ensure_export("t", runs=tmp_path)
+    assert "exporting" in capsys.readouterr().out

@@ -1,0 +1,1 @@
+"""LeVAsa Explorer's web service (FastAPI). Start it with ``python -m backend`` or ``make serve``."""

@@ -1,0 +1,108 @@
+"""The FastAPI app: wiring only. Settings, the run registry and the model worker live on app.state.levasa."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import torch
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.formparsers import MultiPartParser
+
+from backend.deps import AppState
+from backend.engine import Batcher
+from backend.limits import BodyLimit
+from backend.registry import Registry
+from backend.routes import decode, edit, encode, health, projections, runs, samples
+from backend.settings import Settings
+from models.training import resolve_device
+
+log = logging.getLogger("levasa")
+
+DESCRIPTION = """Serves trained LeVAsa and vanilla VAE runs: encode faces to latents and valence/arousal, decode,
+reconstruct, edit a face's valence and arousal, and the dataset's projections for the explorer page at `/`.
+
+Every endpoint under `/api/runs/{run}` takes a run name from `GET /api/runs`. Bad input gets a 4xx whose `detail` says
+what was wrong and what is accepted."""
+
+
+def create_app(settings: Settings | None = None, registry: Registry | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        batcher = Batcher(settings.microbatch)
+        reg = registry
+        if reg is None:
+            reg = Registry(settings.runs_dir, resolve_device(settings.device), settings.precision)
+            # Loading runs on the model thread too: every torch call of the process then comes from one thread, so
+            # there is one OpenMP thread team. A second team (from loading on the main thread) spins on the same two
+            # cores and doubled the time of a single edit when measured.
+            await batcher.run(lambda: _load(reg, settings.torch_threads))
+        app.state.levasa = AppState(settings, reg, batcher)
+        try:
+            yield
+        finally:
+            batcher.close()
+
+    app = FastAPI(title="LeVAsa Explorer API", version="0.4.0", description=DESCRIPTION, lifespan=lifespan)
+    for r in (health, runs, encode, decode, edit, projections, samples):
+        app.include_router(r.router)
+    app.add_exception_handler(RequestValidationError, validation_error)
+
+    # Uploads stay in memory: Starlette spools a file part to a temporary file past spool_max_size (1 MB by default);
+    # with the spool as large as the biggest body we accept, nothing an upload holds is ever written to disk.
+    MultiPartParser.spool_max_size = settings.max_request_bytes + 1
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+                           allow_headers=["*"], expose_headers=["X-Read-Valence", "X-Read-Arousal", "X-Emotion",
+                                                                "X-Grid-Layout", "X-Face-Box", "X-Face-Crop"])
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    _mount_frontend(app, settings.frontend_dir)
+    return app
+
+
+def _load(reg: Registry, threads: int) -> None:
+    if threads:
+        torch.set_num_threads(threads)
+    reg.load_all()
+    for sr in reg.runs.values():
+        log.info("run %-20s %s%s", sr.name, sr.status, f": {sr.error}" if sr.error else "")
+
+
+async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """422 whose detail is one readable line per problem ("body.valence: Input should be less than or equal to 1
+    (got 1.7)"), with FastAPI's structured list kept under errors."""
+    errors = exc.errors()
+    lines = []
+    for e in errors[:8]:
+        where = ".".join(str(p) for p in e.get("loc", ()))
+        got = e.get("input")
+        shown = "" if got is None or isinstance(got, (dict, list)) else f" (got {str(got)[:60]!r})"
+        lines.append(f"{where}: {e.get('msg', 'invalid')}{shown}")
+    safe = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in errors[:50]]
+    return JSONResponse({"detail": "; ".join(lines), "errors": safe}, status_code=422)
+
+
+def _mount_frontend(app: FastAPI, root: Path) -> None:
+    """The explorer page at / (static files, no build step), and plotly.js from the installed plotly package."""
+    import plotly
+
+    plotly_js = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    if plotly_js.is_file():
+        @app.get("/vendor/plotly.min.js", include_in_schema=False)
+        def read_plotly() -> FileResponse:
+            return FileResponse(plotly_js, media_type="text/javascript", headers={"Cache-Control": "max-age=86400"})
+
+    if (root / "index.html").is_file():
+        app.mount("/", StaticFiles(directory=root, html=True), name="frontend")
+    else:
+        @app.get("/", include_in_schema=False, response_class=HTMLResponse)
+        def read_index() -> str:
+            return ("<!doctype html><title>LeVAsa Explorer</title><h1>LeVAsa Explorer API</h1>"
+                    "<p>The explorer page is not built yet; the API is at <a href='/docs'>/docs</a>.</p>")

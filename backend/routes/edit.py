@@ -1,0 +1,93 @@
+"""Edit a face's valence and arousal: the least move of z_v and z_a that makes the heads read the target; z_z kept."""
+
+import base64
+import json
+from typing import Annotated
+
+import numpy as np
+from fastapi import APIRouter, File, Form, HTTPException, UploadFile
+from fastapi.responses import Response
+
+from backend.deps import RunDep, StateDep, latent_array, sample_latent
+from backend.imaging import png_bytes
+from backend.schemas import VA, CropMode, EditRequest, EditResponse, EditSource, GridLayout, GridRequest, GridResponse
+from backend.uploads import b64_bytes, faces_from
+
+router = APIRouter(prefix="/api/runs", tags=["edit"])
+PNG_EDIT = {200: {"content": {"image/png": {}, "application/json": {}},
+                  "description": "format=png (default): the edited face, read-back VA in X-Read-Valence and "
+                                 "X-Read-Arousal; format=json: EditResponse"}}
+
+
+def edit_batch(sr, items: list[tuple[np.ndarray, np.ndarray]]) -> list[tuple[bytes, np.ndarray, np.ndarray]]:
+    """Model-thread batch function: items (z (D,), target (2,)) -> (PNG bytes, read-back VA (2,), edited z (D,))."""
+    z = np.stack([i[0] for i in items])
+    t = np.stack([i[1] for i in items])
+    faces, va, z_edit = sr.edit(z, t)
+    return [(png_bytes(f), v, ze) for f, v, ze in zip(faces, va, z_edit)]
+
+
+async def source_latent(sr, state, src: EditSource) -> np.ndarray:
+    """The face to edit as a latent: given, a dataset sample's, or an image's (encoded)."""
+    if src.latent is not None:
+        return latent_array(sr, src.latent)
+    if src.sample is not None:
+        return sample_latent(sr, src.sample)
+    (face,) = await faces_from([("image", b64_bytes(src.image, "image"))], state.settings,
+                               sr.run.model_cfg.image_size, "auto")
+    mu, _ = await state.batcher.run(lambda: sr.encode(face.pixels[None]))
+    return mu[0]
+
+
+async def _edit(sr, state, z: np.ndarray, valence: float, arousal: float, fmt: str):
+    target = np.array([valence, arousal], np.float32)
+    png, va, z_edit = await state.batcher.submit((sr.name, "edit"), lambda items: edit_batch(sr, items), (z, target))
+    (emotion,) = sr.emotion_of(va[None])
+    if fmt == "png":
+        return Response(png, media_type="image/png", headers={
+            "X-Read-Valence": f"{va[0]:.4f}", "X-Read-Arousal": f"{va[1]:.4f}", "X-Emotion": emotion,
+            "Cache-Control": "no-store"})
+    return EditResponse(image=base64.b64encode(png).decode(), target=VA(valence=valence, arousal=arousal),
+                        read_back=VA(valence=float(va[0]), arousal=float(va[1])), latent=z_edit.tolist(),
+                        emotion=emotion)
+
+
+@router.post("/{run}/edit", response_model=EditResponse, responses=PNG_EDIT)
+async def edit_face(sr: RunDep, state: StateDep, body: EditRequest):
+    """A face (latent, dataset sample or base64 image) and a target (valence, arousal) -> the edited face, with the
+    VA the model reads back from it."""
+    z = await source_latent(sr, state, body)
+    return await _edit(sr, state, z, body.valence, body.arousal, body.format)
+
+
+@router.post("/{run}/edit/upload", response_model=EditResponse, responses=PNG_EDIT)
+async def edit_upload(sr: RunDep, state: StateDep, file: Annotated[UploadFile, File(description="a face image")],
+                      valence: Annotated[float, Form(ge=-1, le=1, allow_inf_nan=False)],
+                      arousal: Annotated[float, Form(ge=-1, le=1, allow_inf_nan=False)],
+                      crop: Annotated[CropMode, Form()] = "auto", format: Annotated[str, Form()] = "png"):
+    """An uploaded face image and a target (valence, arousal) -> the edited face (as /edit)."""
+    if format not in ("png", "json"):
+        raise HTTPException(422, f"format must be png or json, got {format!r}")
+    (face,) = await faces_from([(file.filename or "file", await file.read())], state.settings,
+                               sr.run.model_cfg.image_size, crop)
+    mu, _ = await state.batcher.run(lambda: sr.encode(face.pixels[None]))
+    return await _edit(sr, state, mu[0], valence, arousal, format)
+
+
+@router.post("/{run}/edit-grid", response_model=GridResponse,
+             responses={200: {"content": {"image/png": {}, "application/json": {}},
+                              "description": "format=png (default): the sprite sheet, its layout as JSON in the "
+                                             "X-Grid-Layout header; format=json: GridResponse"}})
+async def edit_grid(sr: RunDep, state: StateDep, body: GridRequest):
+    """One face -> an N x N sprite sheet of it edited across the VA plane, for instant previews while dragging."""
+    if body.n > state.settings.max_grid:
+        raise HTTPException(422, f"n = {body.n} is over the limit; n must be 2..{state.settings.max_grid}")
+    z = await source_latent(sr, state, body)
+    sprite, values = await state.batcher.run(lambda: sr.edit_grid(z, body.n))
+    r = lambda xs: [round(float(x), 6) for x in xs]
+    layout = GridLayout(n=body.n, tile=sprite.shape[0] // body.n, valence=r(values), arousal=r(values[::-1]))
+    png = png_bytes(sprite)
+    if body.format == "png":
+        return Response(png, media_type="image/png", headers={"X-Grid-Layout": json.dumps(layout.model_dump(),
+                                                                                           separators=(",", ":"))})
+    return GridResponse(image=base64.b64encode(png).decode(), layout=layout)

@@ -1,0 +1,184 @@
+"""Request and response schemas, one family per resource. Field descriptions and examples become the OpenAPI docs."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Unit = Annotated[float, Field(ge=-1.0, le=1.0, allow_inf_nan=False)]
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+EXAMPLE_LATENT = [0.0] * 96
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- health ---
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class RunStatus(BaseModel):
+    name: str
+    status: Literal["ready", "error"]
+    error: str | None = Field(None, description="why the run did not load")
+    missing: list[str] = Field([], description="artifacts evaluation has not written (the run serves without them)")
+
+
+class Readiness(BaseModel):
+    ready: bool = Field(description="at least one run is loaded and serving")
+    device: str
+    runs: list[RunStatus]
+
+
+# --- runs ---
+class LatentSizes(BaseModel):
+    zv: int
+    za: int
+    zz: int
+    total: int
+
+
+class RunSummary(BaseModel):
+    name: str
+    status: Literal["ready", "error"]
+    error: str | None = None
+    kind: str | None = Field(None, description="vanilla or levasa")
+    label_mode: str | None = Field(None, description="continuous or discrete")
+    latent: LatentSizes | None = None
+    dataset: str | None = None
+    n_samples: int = Field(0, description="dataset faces with latents (for projections and thumbnails)")
+    epochs: int | None = None
+    headline: dict[str, float] = Field({}, description="a few held-out figures from the run's evaluation")
+
+
+class RunDetail(RunSummary):
+    config: dict | None = Field(None, description="the run's config.json")
+    metrics: dict | None = Field(None, description="metrics.json written by python -m scripts.evaluate")
+    missing: list[str] = []
+    emotions: dict[str, dict[str, float]] = Field({}, description="category ellipses used for the nearest emotion")
+
+
+# --- encode ---
+CropMode = Literal["auto", "detect", "center", "none"]
+
+
+class EncodeJSON(Strict):
+    images: list[str] = Field(min_length=1, description="base64 image files (PNG, JPEG, WebP, BMP, GIF, TIFF); a "
+                              "data: URL prefix is accepted", examples=[["iVBORw0KGgo..."]])
+    crop: CropMode = "auto"
+
+
+class FaceBox(BaseModel):
+    x: int
+    y: int
+    width: int
+    height: int
+
+
+class FaceEncoding(BaseModel):
+    name: str = Field(description="the file name, or images[i] for base64")
+    zv: list[float]
+    za: list[float]
+    zz: list[float]
+    valence: float = Field(description="the valence head on the latent mean")
+    arousal: float
+    emotion: str = Field(description="nearest category ellipse to (valence, arousal)")
+    box: FaceBox = Field(description="the square the model saw, in the uploaded image's pixels (EXIF-rotated)")
+    crop: Literal["detected", "center", "whole"] = Field(
+        description="detected: a face was found; center: none was found (or crop=center), the centre square was used; "
+                    "whole: the image was taken as a face crop already")
+    image_size: list[int] = Field(description="the upload's width and height")
+
+
+class EncodeResponse(BaseModel):
+    run: str
+    faces: list[FaceEncoding]
+
+
+# --- decode ---
+class DecodeRequest(Strict):
+    latent: list[Finite] | None = Field(None, description="one latent (z_v, z_a, z_z) -> image/png",
+                                        examples=[EXAMPLE_LATENT])
+    latents: list[list[Finite]] | None = Field(None, description="several latents -> JSON with base64 PNGs")
+
+    @model_validator(mode="after")
+    def _one(self):
+        if (self.latent is None) == (self.latents is None):
+            raise ValueError("send exactly one of latent (one face, PNG back) or latents (many, base64 PNGs back)")
+        if self.latents is not None and not self.latents:
+            raise ValueError("latents is empty")
+        return self
+
+
+class DecodeResponse(BaseModel):
+    images: list[str] = Field(description="base64 PNGs, in request order")
+
+
+# --- edit ---
+class VA(BaseModel):
+    valence: float
+    arousal: float
+
+
+class EditSource(Strict):
+    latent: list[Finite] | None = Field(None, description="a latent from encode (z_v + z_a + z_z)")
+    sample: int | None = Field(None, ge=0, description="a dataset face by id (see projections)")
+    image: str | None = Field(None, description="a base64 image file, encoded first (crop=auto)")
+
+    @model_validator(mode="after")
+    def _one(self):
+        given = [k for k in ("latent", "sample", "image") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"send exactly one face: latent, sample or image (got {', '.join(given) or 'none'})")
+        return self
+
+
+class EditRequest(EditSource):
+    valence: Unit = Field(description="target valence in [-1, 1]", examples=[0.6])
+    arousal: Unit = Field(description="target arousal in [-1, 1]", examples=[0.3])
+    format: Literal["png", "json"] = Field(
+        "png", description="png: the face as image/png, read-back VA in X-Read-Valence / X-Read-Arousal headers; "
+                           "json: base64 PNG, read-back VA and the edited latent")
+
+
+class EditResponse(BaseModel):
+    image: str = Field(description="the edited face, base64 PNG")
+    target: VA
+    read_back: VA = Field(description="what the model's heads read from the edited face, re-encoded")
+    latent: list[float] = Field(description="the edited latent (z_z unchanged)")
+    emotion: str = Field(description="nearest category to the read-back VA")
+
+
+class GridRequest(EditSource):
+    n: int = Field(9, ge=2, description="faces per side (N x N across [-1, 1]^2); at most the max_grid setting (21)")
+    format: Literal["png", "json"] = Field(
+        "png", description="png: the sprite sheet as image/png, its layout in the X-Grid-Layout header (JSON); "
+                           "json: base64 sprite and layout")
+
+
+class GridLayout(BaseModel):
+    n: int
+    tile: int = Field(description="pixels per face")
+    valence: list[float] = Field(description="column c shows valence[c] (left to right)")
+    arousal: list[float] = Field(description="row r shows arousal[r] (top to bottom: high arousal first)")
+
+
+class GridResponse(BaseModel):
+    image: str
+    layout: GridLayout
+
+
+# --- samples ---
+class Sample(BaseModel):
+    id: int
+    emotion: str
+    split: str
+    label: VA
+    head: VA = Field(description="the heads' VA for this face")
+    latent: list[float]
+    recon_mse: float
+    thumbnail: str = Field(description="URL of the face's JPEG thumbnail")
+

@@ -1,0 +1,93 @@
+"""Request bodies to faces: multipart files or base64 JSON, decoded in memory (never written to disk)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+
+import numpy as np
+from fastapi import HTTPException, Request
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
+
+from backend.imaging import Face, ImageError, crop_face, decode_image
+from backend.schemas import EncodeJSON
+from backend.settings import Settings
+
+
+def b64_bytes(s: str, name: str) -> bytes:
+    """base64 (optionally a data: URL) -> bytes, or 422."""
+    if s.startswith("data:"):
+        s = s.partition(",")[2]
+    try:
+        return base64.b64decode(s, validate=True)
+    except (binascii.Error, ValueError):
+        raise HTTPException(422, f"{name}: not valid base64; send the image file's bytes base64-encoded") from None
+
+
+async def read_images(request: Request, settings: Settings) -> tuple[list[tuple[str, bytes]], str]:
+    """multipart/form-data (files in any field, optional crop field) or application/json (EncodeJSON) ->
+    ([(name, bytes)], crop mode)."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype == "application/json":
+        try:
+            body = EncodeJSON.model_validate(json.loads(await request.body()))
+        except (ValueError, ValidationError) as e:
+            raise HTTPException(422, f"bad JSON body: {_short(e)}; expected {{\"images\": [base64, ...], "
+                                     "\"crop\": \"auto\"}") from None
+        items = [(f"images[{i}]", s) for i, s in enumerate(body.images)]
+        _check_count(len(items), settings)
+        return [(n, b64_bytes(s, n)) for n, s in items], body.crop
+    if ctype == "multipart/form-data":
+        try:
+            form = await request.form(max_files=settings.max_batch, max_fields=16, max_part_size=64 * 1024)
+        except (MultiPartException, StarletteHTTPException) as e:  # Starlette re-raises parser errors as 400s
+            msg = getattr(e, "detail", None) or str(e)
+            if "Too many files" in msg:
+                raise HTTPException(413, f"too many images in one request; the limit is {settings.max_batch}") from None
+            raise HTTPException(400, f"bad multipart body: {msg}") from None
+        files = [v for _, v in form.multi_items() if isinstance(v, UploadFile)]
+        crop = form.get("crop", "auto")
+        if not isinstance(crop, str):
+            raise HTTPException(422, "crop must be a text field")
+        _check_count(len(files), settings)
+        return [(f.filename or f"file[{i}]", await f.read()) for i, f in enumerate(files)], crop
+    raise HTTPException(415, f"content type {ctype or 'none'!r} not accepted; send multipart/form-data with image "
+                             "files, or application/json {\"images\": [base64, ...]}")
+
+
+def _check_count(n: int, settings: Settings) -> None:
+    if n == 0:
+        raise HTTPException(422, "no images in the request; send at least one image file")
+    if n > settings.max_batch:
+        raise HTTPException(413, f"{n} images in one request; the limit is {settings.max_batch}")
+
+
+def _short(e: Exception) -> str:
+    if isinstance(e, ValidationError):
+        return "; ".join(f"{'.'.join(map(str, err['loc'])) or 'body'}: {err['msg']}" for err in e.errors()[:5])
+    return str(e).splitlines()[0][:200]
+
+
+def _faces(blobs: list[tuple[str, bytes]], settings: Settings, size: int, crop: str) -> list[Face]:
+    out = []
+    for name, data in blobs:
+        img = decode_image(data, name, settings.max_upload_bytes, settings.max_image_pixels)
+        out.append(crop_face(img, size, crop))
+    return out
+
+
+async def faces_from(blobs: list[tuple[str, bytes]], settings: Settings, size: int, crop: str) -> list[Face]:
+    """Decode and crop every image off the event loop (PIL and OpenCV release the GIL); the first bad one -> 4xx."""
+    try:
+        return await run_in_threadpool(_faces, blobs, settings, size, crop)
+    except ImageError as e:
+        raise HTTPException(e.status, e.message) from None
+
+
+def stack(faces: list[Face]) -> np.ndarray:
+    return np.stack([f.pixels for f in faces])
