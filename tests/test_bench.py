@@ -33,3 +33,14 @@ def test_bench_align_quick_prints_levasa_beside_vanilla_and_constant(tmp_path):
     assert -1 <= float(figs["synth_ccc_v"]) <= 1 and -1 <= float(figs["synth_ccc_a"]) <= 1
     assert "vanilla heads" in r.stdout and "constant" in r.stdout
     assert (tmp_path / "levasa" / "summary.json").is_file() and (tmp_path / "vanilla" / "summary.json").is_file()
+
+
+def test_bench_api_quick_prints_latency_and_throughput_beside_the_model_floor(runs_dir):
+    r = subprocess.run([sys.executable, "-m", "scripts.bench_api", "--quick", "--seconds", "1",
+                        "--run", str(runs_dir / "tiny")], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, (r.stdout[-2000:], r.stderr[-2000:])
+    figs = _figures(r.stdout)
+    assert set(figs) >= {"edit_p50_ms", "edit_p99_ms", "edits_per_s_16", "decode_floor_ms", "encode_per_s"}
+    assert 0 < float(figs["edit_p50_ms"]) <= float(figs["edit_p99_ms"])
+    assert float(figs["edits_per_s_16"]) > 0 and float(figs["encode_per_s"]) > 0
+    assert "floor" in r.stdout and "ratio" in r.stdout
