@@ -3,7 +3,7 @@
 from typing import Annotated
 
 import numpy as np
-from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
 from backend.deps import RunDep, StateDep
@@ -67,9 +67,7 @@ async def encode_images(sr: RunDep, state: StateDep, request: Request) -> Encode
 async def reconstruct_image(sr: RunDep, state: StateDep, file: Annotated[UploadFile, File(description="a face image")],
                             crop: Annotated[CropMode, Form()] = "auto") -> Response:
     """A face image -> its reconstruction as PNG (the crop the model saw is described in X-Face-Box / X-Face-Crop)."""
-    data = await file.read()
-    if file.size is not None and file.size > state.settings.max_upload_bytes:
-        raise HTTPException(413, f"{file.filename}: over the {state.settings.max_upload_bytes:,}-byte limit")
+    data = await file.read()  # its size limit is checked with the decoding, as for every upload
     (face,) = await faces_from([(file.filename or "file", data)], state.settings, sr.run.model_cfg.image_size, crop)
     (recon,) = await state.batcher.run(lambda: sr.reconstruct(face.pixels[None]))
     return Response(png_bytes(recon), media_type="image/png",

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path
 from fastapi.responses import Response
 
-from backend.deps import RunDep, need_latents, sample_latent
+from backend.deps import RunDep, sample_latent
 from backend.schemas import VA, Sample
 from models.emotions import ALL_EMOTIONS
 
@@ -29,9 +29,7 @@ async def read_sample(sr: RunDep, sample_id: SampleId) -> Sample:
             responses={200: {"content": {"image/jpeg": {}}, "description": "the dataset face, 64 x 64 JPEG"}})
 async def read_thumbnail(sr: RunDep, sample_id: SampleId) -> Response:
     """A dataset face's thumbnail (JPEG, stored with the run)."""
-    lat = need_latents(sr)
-    if not 0 <= sample_id < len(lat["ids"]):
-        raise HTTPException(404, f"sample {sample_id} not found; run {sr.name!r} has samples 0..{len(lat['ids']) - 1}")
+    sample_latent(sr, sample_id)  # 409 without latents, 404 out of range
     if sr.thumbs is None:
         raise HTTPException(409, f"run {sr.name!r} has no thumbnails yet; write them with "
                                  f"python -m scripts.export runs/{sr.name}")
