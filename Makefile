@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test bench bench-quick lint serve clean-runs synthetic
+.PHONY: setup chromium demo test bench bench-quick lint serve clean-runs synthetic
 
 setup: $(STAMP)
 
@@ -25,14 +25,23 @@ demo: setup
 serve: setup
 	$(BIN)/python -m backend
 
-test: setup
+# The browser tests drive Debian's chromium with playwright (`playwright install` cannot download here).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  $$SUDO apt-get install -y -q chromium >/dev/null || \
+	    { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q chromium >/dev/null; }; }
+
+test: setup chromium
 	$(BIN)/python -m pytest
 
 # Every benchmark, full length (figures for the README). `make bench-quick` is the short CI variant.
-bench: setup
+bench: setup chromium
 	$(BIN)/python -m scripts.bench_all
 
-bench-quick: setup
+bench-quick: setup chromium
 	$(BIN)/python -m scripts.bench_all --quick
 
 lint: setup

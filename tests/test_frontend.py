@@ -1,0 +1,310 @@
+"""The explorer page in a real browser: Debian's chromium driven by playwright against a real server on loopback.
+
+Each test opens the page fresh. Screenshots land in bench-out/screens/ (ignored by git) for a look after a run.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import shutil
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from scripts._serve import ROOT, start_server, stop_server
+
+playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is in requirements-dev.txt")
+SHOTS = ROOT / "bench-out" / "screens"
+
+
+@pytest.fixture(scope="module")
+def site(runs_dir, tiny_run, synth_dir, tmp_path_factory):
+    """A server with two good runs on the same faces (the tiny LeVAsa run, and a vanilla one for comparing) and one
+    broken run."""
+    from models.checkpoint import load_run
+    from models.config import ModelConfig, TrainConfig
+    from models.evaluation import prepare_serving
+    from models.training import train_run
+
+    root = tmp_path_factory.mktemp("site")
+    shutil.copytree(runs_dir / "tiny", root / "tiny")
+    shutil.copytree(runs_dir / "truncated", root / "truncated")
+    van = root / "tiny-vanilla"
+    train_run(van, synth_dir, ModelConfig(kind="vanilla"), TrainConfig(epochs=1, batch_size=32, seed=0),
+              progress=False, log=lambda s: None)
+    prepare_serving(load_run(van), max_points=30000)
+    proc, url = start_server(root, log_path=root / "server.log")
+    yield url
+    stop_server(proc)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from scripts._browser import launch
+
+    with playwright_api.sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, site):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True, base_url=site)
+    pg = ctx.new_page()
+    pg.errors = []
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    yield pg
+    assert not pg.errors, f"JavaScript errors on the page: {pg.errors}"
+    ctx.close()
+
+TO_DATA = ("([x, y]) => { const m = document.getElementById('map'), f = m._fullLayout, r = m.getBoundingClientRect();"
+           " return [f.xaxis.p2l(x - r.left - f.xaxis._offset), f.yaxis.p2l(y - r.top - f.yaxis._offset)]; }")
+TO_CLIENT = ("([v, a]) => { const m = document.getElementById('map'), f = m._fullLayout, r = m.getBoundingClientRect();"
+             " return [r.left + f.xaxis._offset + f.xaxis.l2p(v), r.top + f.yaxis._offset + f.yaxis.l2p(a)]; }")
+CENTRE = ("s => { const r = document.querySelector(s).getBoundingClientRect();"
+          " return [r.x + r.width / 2, r.y + r.height / 2]; }")
+
+
+def _marker_va(page, name: str) -> list[float]:
+    """Where an overlay marker sits on the map, in data units."""
+    return page.evaluate(TO_DATA, page.evaluate(CENTRE, f".marker-{name}"))
+
+
+def _open(page, query: str = "") -> dict:
+    page.goto("/" + query)
+    page.wait_for_function("window.__levasa && window.__levasa.ready", timeout=60_000)
+    return _columns(page, page.evaluate("window.__levasa.state.run"))
+
+
+def _columns(page, run: str) -> dict:
+    with urllib.request.urlopen(page.url.split("/?")[0].rstrip("/") + f"/api/runs/{run}/projections") as r:
+        return json.loads(r.read())
+
+
+def _shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def _face_png(synth_dir: Path) -> Path:
+    return next(synth_dir.rglob("*.png"))
+
+
+def _nearest(cols: dict, v: float, a: float) -> int:
+    return min(range(cols["n"]), key=lambda k: (cols["label_v"][k] - v) ** 2 + (cols["label_a"][k] - a) ** 2)
+
+
+def _canvas(page, sel: str) -> str:
+    return page.eval_on_selector(sel, "c => c.toDataURL()")
+
+
+def _wait_exact(page, n: int = 1) -> None:
+    page.wait_for_function(f"document.querySelectorAll('.editor .mode').length >= {n} && "
+                           "[...document.querySelectorAll('.editor .mode')].every(m => m.textContent === 'exact')",
+                           timeout=30_000)
+
+
+def test_page_plots_every_point_of_the_run(page):
+    cols = _open(page)
+    assert page.evaluate("window.__levasa.state.run") == "tiny"
+    plotted = page.evaluate("document.getElementById('map').data.reduce((s, t) => s + t.x.length, 0)")
+    assert plotted == cols["n"] == page.evaluate("window.__levasa.n") > 0
+    status = page.inner_text("#map-status")
+    assert f"{cols['n']:,} faces" in status and "truncated" in status  # the broken run is named, the rest serve
+    names = page.evaluate("[...document.querySelectorAll('#map .annotation-text')].map(a => a.textContent)")
+    assert {"happy", "sad", "anger", "neutral"} <= set(names)
+    assert page.evaluate("document.getElementById('map').data[0].type") == "scattergl"
+    _shot(page, "map")
+
+
+def test_hover_shows_the_faces_thumbnail(page):
+    cols = _open(page)
+    i = max(range(cols["n"]), key=lambda k: cols["label_v"][k])  # an outlying point: nothing else under the pointer
+    x, y = page.evaluate(f"window.__levasa.pointClient({i})")
+    page.mouse.move(x - 30, y)
+    page.mouse.move(x, y, steps=3)
+    card = page.locator(".hover-card")
+    card.wait_for(state="visible", timeout=10_000)
+    assert card.get_attribute("data-id") == str(cols["ids"][i])
+    page.wait_for_function("document.querySelector('.hover-card img').naturalWidth === 64", timeout=10_000)
+    assert cols["emotions"][cols["emotion"][i]] in card.inner_text()
+    _shot(page, "hover")
+
+
+def test_click_selects_a_face_and_drag_changes_it(page):
+    cols = _open(page)
+    i = max(range(cols["n"]), key=lambda k: cols["label_a"][k])
+    x, y = page.evaluate(f"window.__levasa.pointClient({i})")
+    page.mouse.click(x, y)
+    page.wait_for_selector("#face:not([hidden])")
+    assert f"#{cols['ids'][i]}" in page.inner_text("#face-title")
+    _wait_exact(page)
+    before = _canvas(page, ".editor canvas.face")
+    assert f"sel={cols['ids'][i]}" in page.url
+
+    # Drag the pad's handle from the face's own VA to the far side of the plane.
+    box = page.locator("#pad").bounding_box()
+    tx, ty = page.evaluate("(() => { const p = window.__levasa.state.target; return [p[0], p[1]]; })()")
+    to_px = lambda v, a: (box["x"] + 120 + v * 240 * 0.44, box["y"] + 120 - a * 240 * 0.44)
+    page.mouse.move(*to_px(tx, ty))
+    page.mouse.down()
+    frames0 = page.evaluate("window.__levasa.previewFrames")
+    for k in range(1, 21):
+        page.mouse.move(*to_px(tx + (-0.8 - tx) * k / 20, ty + (-0.5 - ty) * k / 20))
+    assert page.inner_text(".editor .mode") == "preview" or page.evaluate("window.__levasa.previewFrames") > frames0
+    page.mouse.up()
+    _wait_exact(page)
+    target = page.evaluate("window.__levasa.state.target")
+    assert target[0] == pytest.approx(-0.8, abs=0.03) and target[1] == pytest.approx(-0.5, abs=0.03)
+    assert page.evaluate("window.__levasa.previewFrames") > frames0
+    assert _canvas(page, ".editor canvas.face") != before
+    assert "target V -0.80 A -0.50" in page.inner_text(".editor .target")
+    assert re.search(r"read back V [+-]\d\.\d\d A [+-]\d\.\d\d", page.inner_text(".editor .readback"))
+    assert page.evaluate("window.__levasa.settles.length") >= 1
+    assert re.search(r"v=-0\.80\d&a=-0\.50\d", page.url)
+    # The handle on the map moved with it.
+    assert _marker_va(page, "target") == pytest.approx([-0.8, -0.5], abs=0.03)
+
+    # Save the edited face.
+    with page.expect_download() as dl:
+        page.click(".editor button.save")
+    assert dl.value.suggested_filename.endswith(".png")
+    assert Path(dl.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    _shot(page, "drag")
+
+
+def test_clicking_empty_space_imagines_the_face_there(page):
+    cols = _open(page, f"?sel={_columns_id0(page)}")
+    _wait_exact(page)
+    # The place in the disk farthest from every face: a click there hits no point.
+    pts = list(zip(cols["label_v"], cols["label_a"]))
+    grid = [(x / 20, y / 20) for x in range(-18, 19) for y in range(-18, 19) if (x * x + y * y) <= 18 * 18]
+    v, a = max(grid, key=lambda g: min((g[0] - p[0]) ** 2 + (g[1] - p[1]) ** 2 for p in pts))
+    page.mouse.click(*page.evaluate(TO_CLIENT, [v, a]))
+    page.wait_for_function("([v, a]) => Math.hypot(window.__levasa.state.target[0] - v, "
+                           "window.__levasa.state.target[1] - a) < 0.02", arg=[v, a], timeout=10_000)
+    _wait_exact(page)
+    assert f"target V {v:+.2f} A {a:+.2f}" in page.inner_text(".editor .target")
+    # Alt-click on top of a face imagines there too, instead of selecting that face.
+    sel = page.evaluate("window.__levasa.state.face.id")
+    i = _nearest(cols, 0.3, 0.3)
+    page.mouse.move(*page.evaluate(f"window.__levasa.pointClient({i})"))
+    page.keyboard.down("Alt")
+    page.mouse.click(*page.evaluate(f"window.__levasa.pointClient({i})"))
+    page.keyboard.up("Alt")
+    page.wait_for_function(f"Math.abs(window.__levasa.state.target[1] - {cols['label_a'][i]}) < 0.03", timeout=10_000)
+    assert page.evaluate("window.__levasa.state.face.id") == sel
+
+
+def _columns_id0(page) -> int:
+    page.goto("/")
+    page.wait_for_function("window.__levasa && window.__levasa.ready", timeout=60_000)
+    return page.evaluate("window.__levasa.state.cols.ids[0]")
+
+
+def test_upload_lands_on_the_map_with_its_reconstruction(page, synth_dir):
+    _open(page)
+    page.set_input_files("#file", str(_face_png(synth_dir)))
+    page.wait_for_selector("#face:not([hidden])")
+    page.wait_for_function("document.getElementById('face-recon').naturalWidth === 64", timeout=30_000)
+    assert "your upload" in page.inner_text("#face-title")
+    assert "taken as a face crop" in page.inner_text("#upload-status")
+    marker = page.locator(".marker-upload")
+    assert marker.is_visible()
+    enc = page.evaluate("Object.values(window.__levasa.state.face.enc)[0]")
+    assert _marker_va(page, "upload") == pytest.approx([enc["valence"], enc["arousal"]], abs=0.02)
+    _wait_exact(page)
+    assert page.evaluate("document.getElementById('face-input').naturalWidth") == 128  # the crop the model saw
+    _shot(page, "upload")
+
+
+def test_bad_upload_shows_the_servers_reason(page, tmp_path):
+    _open(page)
+    bad = tmp_path / "notes.png"
+    bad.write_text("this is text, not a picture")
+    page.set_input_files("#file", str(bad))
+    page.wait_for_selector("#error:not([hidden])")
+    msg = page.inner_text("#error .msg")
+    assert "not accepted" in msg and "image" in msg.lower()
+    assert "notes.png" in page.inner_text("#upload-status")
+    assert page.locator("#face").is_hidden()
+    _shot(page, "bad-upload")
+
+
+def test_url_restores_run_view_face_and_target(page):
+    cols = _columns_from(page, "tiny")
+    sid = cols["ids"][3]
+    page.goto(f"/?run=tiny&view=pca_v&sel={sid}&v=0.4&a=-0.3&cmp=tiny-vanilla")
+    page.wait_for_function("window.__levasa && window.__levasa.ready", timeout=60_000)
+    assert page.input_value("#view") == "pca_v"
+    assert page.evaluate("document.getElementById('map').layout.xaxis.title.text").startswith("PCA of z_v")
+    assert f"#{sid}" in page.inner_text("#face-title")
+    assert page.evaluate("window.__levasa.state.target") == pytest.approx([0.4, -0.3])
+    assert page.is_checked("#compare-on") and page.input_value("#compare-run") == "tiny-vanilla"
+    _wait_exact(page, 2)
+    texts = page.locator(".editor .target").all_inner_texts()
+    assert texts == ["target V +0.40 A -0.30"] * 2
+    runs = page.locator(".editor .run-name").all_inner_texts()
+    assert runs[0].startswith("tiny ·") and runs[1].startswith("tiny-vanilla ·")
+    assert "tiny-vanilla" in page.inner_text("#metrics-table")  # both runs' figures side by side
+    _shot(page, "compare")
+
+
+def _columns_from(page, run: str) -> dict:
+    page.goto("/")
+    page.wait_for_function("window.__levasa && window.__levasa.ready", timeout=60_000)
+    return page.evaluate(f"fetch('/api/runs/{run}/projections').then(r => r.json())")
+
+
+def test_unknown_run_in_the_url_says_so_and_falls_back(page):
+    page.goto("/?run=nope&sel=999999")
+    page.wait_for_function("window.__levasa && window.__levasa.ready", timeout=60_000)
+    assert "'nope' is not served" in page.inner_text("#error .msg")
+    assert page.evaluate("window.__levasa.state.run") == "tiny"
+
+
+def test_box_selection_exports_csv(page):
+    cols = _open(page)
+    page.evaluate("Plotly.relayout('map', {dragmode: 'select'})")
+    m = page.locator("#map .nsewdrag").first.bounding_box()
+    page.mouse.move(m["x"] + 2, m["y"] + 2)
+    page.mouse.down()
+    page.mouse.move(m["x"] + m["width"] / 2, m["y"] + m["height"] - 2, steps=8)
+    page.mouse.up()
+    page.wait_for_function("!document.getElementById('export-csv').disabled", timeout=10_000)
+    n_sel = page.evaluate("window.__levasa.state.selection.length")
+    assert 0 < n_sel < cols["n"]
+    with page.expect_download() as dl:
+        page.click("#export-csv")
+    rows = list(csv.DictReader(io.StringIO(Path(dl.value.path()).read_text())))
+    assert len(rows) == n_sel
+    assert all(float(r["label_valence"]) <= 0.05 for r in rows)  # the left half of the plane
+    by_id = {i: k for k, i in enumerate(cols["ids"])}
+    r0 = rows[0]
+    assert cols["emotions"][cols["emotion"][by_id[int(r0["id"])]]] == r0["emotion"]
+
+    _shot(page, "selection")
+
+
+def test_shift_click_shows_the_path_between_two_faces(page):
+    cols = _open(page)
+    i, j = _nearest(cols, 0.5, 0.2), _nearest(cols, -0.5, -0.3)
+    page.mouse.click(*page.evaluate(f"window.__levasa.pointClient({i})"))
+    page.wait_for_selector("#face:not([hidden])")
+    xj, yj = page.evaluate(f"window.__levasa.pointClient({j})")
+    page.mouse.move(xj, yj, steps=3)  # hover the second face, then shift-click it
+    page.keyboard.down("Shift")
+    page.mouse.click(xj, yj)
+    page.keyboard.up("Shift")
+    page.wait_for_function("document.querySelectorAll('#interp-strip img').length === 9", timeout=20_000)
+    k = page.evaluate("window.__levasa.state.second")  # the face under the pointer (j, or one drawn on top of it)
+    assert abs(cols["label_v"][k] - cols["label_v"][j]) + abs(cols["label_a"][k] - cols["label_a"][j]) < 0.1
+    assert f"#{cols['ids'][k]}" in page.inner_text("#interp-hint")
+    srcs = page.eval_on_selector_all("#interp-strip img", "ims => ims.map(i => i.src)")
+    assert len(set(srcs)) > 2  # the strip changes along the way
+    _shot(page, "interpolate")
