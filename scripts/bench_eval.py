@@ -22,7 +22,7 @@ FER_DATA = Path("data/fer2013_va")
 # FER2013: real 48 px photos. Shift/rotate/scale augmentation and more epochs than the synthetic faces need.
 FER_TRAIN = {"epochs": 6, "split_column": "split", "affine": 1.0}
 RECIPES = {
-    "synth": {"levasa-edit": {"kind": "levasa", "edit_weight": 0.1}, "vanilla": DEMO_RUNS["vanilla"]},
+    "synth": {"levasa": DEMO_RUNS["levasa"], "vanilla": DEMO_RUNS["vanilla"]},
     "fer2013": {"fer-levasa": {"kind": "levasa", "edit_weight": 0.1}, "fer-vanilla": {"kind": "vanilla"}},
 }
 

@@ -44,3 +44,21 @@ def test_bench_api_quick_prints_latency_and_throughput_beside_the_model_floor(ru
     assert 0 < float(figs["edit_p50_ms"]) <= float(figs["edit_p99_ms"])
     assert float(figs["edits_per_s_16"]) > 0 and float(figs["encode_per_s"]) > 0
     assert "floor" in r.stdout and "ratio" in r.stdout
+
+
+def test_bench_frontend_quick_prints_paint_drag_and_settle_beside_baselines(runs_dir, tmp_path):
+    r = subprocess.run([sys.executable, "-m", "scripts.bench_frontend", "--quick", "--run", str(runs_dir / "tiny"),
+                        "--points", "300", "--out", str(tmp_path)], cwd=ROOT, capture_output=True, text=True,
+                       timeout=900)
+    assert r.returncode == 0, (r.stdout[-2000:], r.stderr[-2000:])
+    figs = _figures(r.stdout)
+    assert set(figs) >= {"paint_300_s", "drag_preview_fps", "edit_settle_ms"}
+    assert 0 < float(figs["paint_300_s"]) < 120 and float(figs["drag_preview_fps"]) > 0
+    assert float(figs["edit_settle_ms"]) > 0
+    assert "SVG scatter baseline" in r.stdout and "pointer events delivered" in r.stdout and "bare edit" in r.stdout
+
+
+def test_bench_frontend_rejects_a_folder_that_is_not_a_run(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "scripts.bench_frontend", "--run", str(tmp_path)], cwd=ROOT,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "not a trained run" in r.stderr

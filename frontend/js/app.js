@@ -103,8 +103,16 @@ function onEditorError(ed, err) {
 }
 
 // ---------- runs ----------
+function plotlyLoaded() {
+  if (window.Plotly) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const tag = document.getElementById("plotly-js");
+    tag.addEventListener("load", resolve, { once: true });
+    tag.addEventListener("error", () => reject(new Error("plotly.js did not load from /vendor/plotly.min.js")), { once: true });
+  });
+}
+
 async function init() {
-  if (!window.Plotly) await new Promise((r) => window.addEventListener("load", r, { once: true }));
   const url = readUrlState();
   try {
     S.runs = await api.listRuns();
@@ -145,12 +153,13 @@ async function loadRun(name, restore = {}) {
   $("#map-status").textContent = `Loading ${name}…`;
   let detail, cols;
   try {
-    [detail, cols] = await Promise.all([api.readRun(name), api.readProjections(name)]);
+    [detail, cols] = await Promise.all([api.readRun(name), api.readProjections(name), plotlyLoaded()]);
   } catch (err) {
     $("#map-status").textContent = `${name}: ${err.message}`;
     showError(`${name}: ${err.message}`);
     return;
   }
+  probe.marks = probe.marks || { data: performance.now() };
   S.detail = detail;
   S.cols = cols;
   S.idOf = cols.ids;
@@ -161,6 +170,7 @@ async function loadRun(name, restore = {}) {
   pad.setEmotions(detail.emotions);
   renderSnapButtons(detail.emotions);
   await map.render(name, cols, detail.emotions, S.view);
+  if (!probe.marks.plotted) probe.marks.plotted = performance.now();
   S.view = map.view;
   $("#view").value = S.view;
   await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));

@@ -23,6 +23,7 @@ export const EMOTION_COLORS = {
 const colorOf = (e) => EMOTION_COLORS[e] || "#444";
 
 const webgl = (() => {
+  if (new URLSearchParams(location.search).get("renderer") === "svg") return false; // benchmarks' baseline
   try {
     const c = document.createElement("canvas");
     return !!(c.getContext("webgl2") || c.getContext("webgl"));
