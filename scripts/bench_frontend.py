@@ -68,8 +68,10 @@ def paint(browser, url: str, query: str = "") -> tuple[float, int]:
     page = ctx.new_page()
     page.goto(url + "/" + query)
     page.wait_for_function("window.__levasa && window.__levasa.ready", timeout=180_000)
-    ms, n = page.evaluate("[window.__levasa.paintMs, window.__levasa.n]")
+    ms, n, marks = page.evaluate("[window.__levasa.paintMs, window.__levasa.n, window.__levasa.marks]")
     ctx.close()
+    print(f"  paint{' (' + query + ')' if query else ''}: data in {marks['data']:.0f} ms (plotly.js compiled and the "
+          f"points fetched), plotted at {marks['plotted']:.0f} ms, painted at {ms:.0f} ms", flush=True)
     return ms / 1000, n
 
 
@@ -99,9 +101,10 @@ def drag_and_settle(browser, url: str, moves: int, trials: int) -> dict:
         r = 0.3 + 0.6 * (k % 240) / 240
         page.mouse.move(*to_px(r * math.cos(ang), r * math.sin(ang)))
     wall = time.perf_counter() - t0
-    frames, events, span = page.evaluate(
+    frames, events, span, cost = page.evaluate(
         "[window.__levasa.previewFrames, window.__moves, window.__levasa.frameTimes.length > 1 ? "
-        "(window.__levasa.frameTimes.at(-1) - window.__levasa.frameTimes[0]) / 1000 : 0]")
+        "(window.__levasa.frameTimes.at(-1) - window.__levasa.frameTimes[0]) / 1000 : 0,"
+        " window.__levasa.previewCostMs.slice(-window.__levasa.previewFrames)]")
     page.mouse.up()
 
     # 2. Drag-and-rest trials: a short drag to a new target, then the pointer rests until the exact face is up.
@@ -131,7 +134,8 @@ def drag_and_settle(browser, url: str, moves: int, trials: int) -> dict:
         return out;
     }""", sid)
     ctx.close()
-    return {"frames": frames, "events": events, "span_s": span, "wall_s": wall, "settles": settles, "bare": bare}
+    return {"frames": frames, "events": events, "span_s": span, "wall_s": wall, "settles": settles, "bare": bare,
+            "cost_ms": cost}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -188,7 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     fps = d["frames"] / d["span_s"] if d["span_s"] else 0.0
     ev_rate = d["events"] / d["span_s"] if d["span_s"] else 0.0
     settle, bare = statistics.median(d["settles"]), statistics.median(d["bare"])
-    print(f"\n{n:,} points; drag: {d['events']} pointer events, {d['frames']} preview frames in {d['span_s']:.2f} s")
+    print(f"\n{n:,} points; drag: {d['events']} pointer events, {d['frames']} preview frames in {d['span_s']:.2f} s; "
+          f"drawing a preview took {statistics.median(d['cost_ms']):.2f} ms (median), so the page could draw "
+          f"{1000 / max(statistics.median(d['cost_ms']), 1e-3):.0f}/s: the pointer sets the pace")
     print(f"settle trials (ms): {', '.join(f'{s:.0f}' for s in d['settles'])}")
     label = f"{n // 1000}k" if n >= 1000 else str(n)
     print(f"FIGURE paint_{label}_s {t_gl:.2f}  (WebGL; SVG scatter baseline {t_svg:.2f} s: {t_svg / t_gl:.1f}x slower)")

@@ -308,3 +308,30 @@ def test_shift_click_shows_the_path_between_two_faces(page):
     srcs = page.eval_on_selector_all("#interp-strip img", "ims => ims.map(i => i.src)")
     assert len(set(srcs)) > 2  # the strip changes along the way
     _shot(page, "interpolate")
+
+
+def test_dropped_file_is_encoded_and_snap_buttons_move_the_target(page, synth_dir):
+    import base64
+
+    _open(page)
+    data = base64.b64encode(_face_png(synth_dir).read_bytes()).decode()
+    page.evaluate("""(b64) => {
+        const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+        const dt = new DataTransfer();
+        dt.items.add(new File([bytes], 'dropped.png', {type: 'image/png'}));
+        document.getElementById('dropzone').dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true}));
+    }""", data)
+    page.wait_for_selector("#face:not([hidden])")
+    assert "dropped.png" in page.inner_text("#face-title")
+    _wait_exact(page)
+    centres = page.evaluate("window.__levasa.state.detail.emotions")
+    page.click("#snap-buttons button:text-is('sad')")
+    page.wait_for_function("([v, a]) => { const t = window.__levasa.state.target; return t[0] === v && t[1] === a; }",
+                           arg=[centres["sad"]["mu_v"], centres["sad"]["mu_a"]], timeout=10_000)
+    _wait_exact(page)
+    assert f"target V {centres['sad']['mu_v']:+.2f}" in page.inner_text(".editor .target")
+    # Arrow keys on the pad nudge the target by 0.05.
+    page.focus("#pad")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("([v]) => Math.abs(window.__levasa.state.target[0] - v - 0.05) < 1e-6",
+                           arg=[centres["sad"]["mu_v"]], timeout=10_000)

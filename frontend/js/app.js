@@ -21,7 +21,8 @@ const S = {
 };
 
 const probe = (window.__levasa = {
-  ready: false, n: 0, paintMs: null, previewFrames: 0, frameTimes: [], settles: [], lastMoveAt: 0, errors: [],
+  ready: false, n: 0, paintMs: null, previewFrames: 0, frameTimes: [], previewCostMs: [], settles: [], lastMoveAt: 0,
+  errors: [],
   state: S,
   pointClient: (i) => map.pointClient(i),
 });
@@ -83,8 +84,11 @@ function drawFrame() {
   pad.setTarget(v, a);
   map.setMarker("target", { va: true, x: v, y: a });
   let drawn = false;
+  const t0 = performance.now();
   for (const ed of S.editors) if (ed.shown === null || ed.shown[0] !== v || ed.shown[1] !== a) drawn = ed.preview(v, a) || drawn;
   if (drawn) {
+    probe.previewCostMs.push(performance.now() - t0);
+    if (probe.previewCostMs.length > 2000) probe.previewCostMs.splice(0, 1000);
     probe.previewFrames += 1;
     probe.frameTimes.push(performance.now());
     if (probe.frameTimes.length > 2000) probe.frameTimes.splice(0, 1000);
