@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 BatchFn = Callable[[list[Any]], Sequence[Any]]
+LINGER_S = 0.006  # the longest a batch waits for the previous batch's clients to come back
 
 
 class Batcher:
@@ -27,6 +28,7 @@ class Batcher:
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="model")
         self._queues: OrderedDict[Hashable, list[tuple[Any, asyncio.Future]]] = OrderedDict()
         self._fns: dict[Hashable, BatchFn] = {}
+        self._want: dict[Hashable, int] = {}  # per kind: the batch size the last turn suggests
         self._worker: asyncio.Task | None = None
         self.batches = 0  # how many model calls ran, and how many items they carried (for /api/ready and tests)
         self.items = 0
@@ -55,6 +57,17 @@ class Batcher:
         loop = asyncio.get_running_loop()
         while self._queues:
             key = next(iter(self._queues))  # the oldest waiting kind first
+            want = self._want.get(key, 1)
+            if len(self._queues[key]) < want:
+                # The clients of the last batch are sending their next requests, which this event loop has not read
+                # yet: let it read them (at most LINGER_S) so the next batch is whole, not a sliver. Under load the
+                # cores are the limit and a batch of 16 costs a face 0.76 ms against 1.10 ms in a batch of 8. One
+                # client never waits here (want == 1).
+                deadline = time.perf_counter() + LINGER_S
+                while len(self._queues.get(key, ())) < want and time.perf_counter() < deadline:
+                    await asyncio.sleep(0)
+                if key not in self._queues:
+                    continue
             queue = self._queues[key]
             take, rest = queue[: self.microbatch], queue[self.microbatch :]
             if rest:
@@ -79,6 +92,8 @@ class Batcher:
                 self.busy_s += time.perf_counter() - t0
             self.batches += 1
             self.items += len(take)
+            # How many clients are in play: this batch plus those that queued up while it ran.
+            self._want[key] = min(self.microbatch, len(take) + len(self._queues.get(key, ())))
             for (_, fut), res in zip(take, results):
                 if not fut.done():
                     fut.set_result(res)
