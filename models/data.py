@@ -1,7 +1,8 @@
 """Face datasets as a folder + labels.csv, a cached uint8 tensor store, and train / val / test splits.
 
 labels.csv columns: ``file`` (relative to the folder), ``emotion`` (a name or an AffectNet code 0-7), optional
-``valence`` and ``arousal`` in [-1, 1], and any others (identity, subject, split ...) kept as strings for splitting.
+``valence`` and ``arousal`` in [-1, 1], optional ``face_x, face_y, face_width, face_height`` (a face box cropped before
+resizing, as AffectNet lists give), and any others (identity, subject, split ...) kept as strings for splitting.
 Images of any size and mode are decoded once with Pillow (grayscale -> 3 channels, resized to 64 x 64) into one uint8
 array (N, 3, 64, 64) cached beside the data, so every epoch after the first decodes no image.
 """
@@ -109,13 +110,19 @@ def read_labels(root: str | Path, csv_name: str = "labels.csv", require_va: bool
     return LabelTable(root, files, emotions, np.asarray(va, np.float32).reshape(-1, 2), columns, path)
 
 
-def _decode(path: Path, where: str) -> np.ndarray:
+BOX_COLUMNS = ("face_x", "face_y", "face_width", "face_height")  # optional: the face's box, cropped before resizing
+
+
+def _decode(path: Path, where: str, box: tuple[int, int, int, int] | None = None) -> np.ndarray:
     if not path.is_file():
         raise DatasetError(f"{where}: image file {path} not found")
     try:
         with Image.open(path) as im:
             im.load()  # force a full decode: a truncated file fails here, not later
             im = im.convert("RGB")  # grayscale, palette, CMYK, RGBA -> 3 channels
+            if box is not None:  # may reach past the image (a face at its edge): PIL pads with black
+                x, y, w, h = box
+                im = im.crop((x, y, x + w, y + h))
             if im.size != (IMAGE_SIZE, IMAGE_SIZE):
                 im = im.resize((IMAGE_SIZE, IMAGE_SIZE), Image.BILINEAR, reducing_gap=2.0)
             return np.asarray(im, dtype=np.uint8).transpose(2, 0, 1)  # (3, 64, 64)
@@ -123,11 +130,31 @@ def _decode(path: Path, where: str) -> np.ndarray:
         raise DatasetError(f"{where}: cannot decode image {path}: {e}") from None
 
 
+def _boxes(table: LabelTable) -> list[tuple[int, int, int, int] | None]:
+    """Per row the face box from the face_x/face_y/face_width/face_height columns (None where absent or empty)."""
+    if not all(c in table.columns for c in BOX_COLUMNS):
+        return [None] * len(table)
+    out = []
+    for i, vals in enumerate(zip(*(table.columns[c] for c in BOX_COLUMNS))):
+        if not all(v.strip() for v in vals):
+            out.append(None)
+            continue
+        try:
+            x, y, w, h = (int(float(v)) for v in vals)
+        except ValueError:
+            raise DatasetError(f"{table.csv_path} row {i + 1}: face box {vals} is not four numbers") from None
+        if w <= 0 or h <= 0:
+            raise DatasetError(f"{table.csv_path} row {i + 1}: face box {vals} has no area")
+        out.append((x, y, w, h))
+    return out
+
+
 def _cache_key(table: LabelTable) -> str:
     h = hashlib.sha1(f"v{CACHE_VERSION}:{IMAGE_SIZE}".encode())
-    for name in table.files:
+    for name, box in zip(table.files, _boxes(table)):
         st = (table.root / name).stat() if (table.root / name).exists() else None
-        h.update(f"{name}\0{st.st_size if st else -1}\0{st.st_mtime_ns if st else -1}\n".encode())
+        h.update(f"{name}\0{st.st_size if st else -1}\0{st.st_mtime_ns if st else -1}".encode())
+        h.update((f"\0{box}" if box else "").encode() + b"\n")  # no box: the key of the format before boxes
     return h.hexdigest()[:16]
 
 
@@ -144,8 +171,9 @@ def load_images(table: LabelTable, cache: bool = True, progress: bool = True) ->
         from tqdm import tqdm
 
         it = tqdm(it, total=len(table), desc=f"decode {table.root.name}", unit="img", mininterval=0.5)
+    boxes = _boxes(table)
     for i, name in it:
-        out[i] = _decode(table.root / name, f"{table.csv_path} row {i + 1} (file {name!r})")
+        out[i] = _decode(table.root / name, f"{table.csv_path} row {i + 1} (file {name!r})", boxes[i])
     if cache:
         try:
             cache_path.parent.mkdir(exist_ok=True)

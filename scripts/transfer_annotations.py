@@ -22,8 +22,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="output dataset folder (gets labels.csv, ellipses.json)")
     p.add_argument("--images", type=Path, help="folder the file column is relative to (default: the CSV's folder)")
     p.add_argument("--join", type=Path, help="CSV with a file column whose other columns (split, subject) are added")
-    p.add_argument("--stats-from", type=Path, help="VA-labelled labels.csv to compute the ellipses from "
-                                                   "(default: the published AffectNet statistics)")
+    p.add_argument("--stats-from", type=Path, help="VA-labelled labels.csv or AffectNet list (training.csv) to "
+                                                   "compute the ellipses from (default: the published AffectNet "
+                                                   "statistics)")
     p.add_argument("--discrete", action="store_true", help="snap VA to the -10..10 grid; adds valence_10, arousal_10")
     p.add_argument("--drop-unknown", action="store_true", help="drop rows whose emotion has no statistics "
                                                                "(default: stop with an error naming it)")
@@ -33,22 +34,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from models.data import DatasetError, read_labels
+    from models.data import DatasetError
+    from models.readers import ReaderError, va_labels
     from models.transfer import UnknownEmotionError, affectnet_ellipses, ellipses_from_labels, transfer_labels
 
     try:
-        if args.stats_from:
-            src = args.stats_from
-            table = read_labels(src.parent, src.name, require_va=True)
-            ellipses = ellipses_from_labels(table.emotions, table.va[:, 0], table.va[:, 1])
-            source = f"computed from {src} ({len(table)} rows)"
+        if args.stats_from:  # one of our labels.csv files, or an AffectNet list (no images needed)
+            emotions, va = va_labels(args.stats_from)
+            ellipses = ellipses_from_labels(emotions, va[:, 0], va[:, 1])
+            source = f"computed from {args.stats_from} ({len(emotions)} rows with VA)"
         else:
             ellipses, source = affectnet_ellipses(), "published AffectNet statistics"
         if args.images and not args.images.is_dir():
             raise FileNotFoundError(f"--images {args.images} is not a folder")
         summary = transfer_labels(args.labels, args.out, ellipses, args.seed, args.discrete, args.drop_unknown,
                                   args.images, args.join)
-    except (UnknownEmotionError, DatasetError, FileNotFoundError, ValueError) as e:
+    except (UnknownEmotionError, DatasetError, ReaderError, FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(f"ellipses: {source}")

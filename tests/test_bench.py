@@ -62,3 +62,12 @@ def test_bench_frontend_rejects_a_folder_that_is_not_a_run(tmp_path):
     r = subprocess.run([sys.executable, "-m", "scripts.bench_frontend", "--run", str(tmp_path)], cwd=ROOT,
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "not a trained run" in r.stderr
+
+
+def test_bench_transfer_quick_prints_agreement_beside_majority_with_a_confusion_matrix():
+    r = subprocess.run([sys.executable, "-m", "scripts.bench_transfer", "--quick"], cwd=ROOT, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    figs = _figures(r.stdout)
+    assert float(figs["ellipse_emotion_agreement"]) > float(figs["majority_baseline"]) > 0
+    assert "rows: true category, columns: nearest ellipse" in r.stdout and "Gaussian VA" in r.stdout
