@@ -11,6 +11,7 @@ import typing
 from dataclasses import dataclass
 
 MODEL_KINDS = ("vanilla", "levasa")
+RELATIONAL_FORMS = ("none", "cosine", "distance")
 LABEL_MODES = ("continuous", "discrete")
 N_DISCRETE = 21  # discrete VA labels are round(10 * x) in -10..10: 21 classes
 
@@ -33,12 +34,20 @@ class ModelConfig:
     align_weight: float = 0.3  # the reference's 0.3 x alignment (MSE or CE of the VA heads)
     edit_weight: float = 0.0  # edit consistency (LeVAsa only): decoded edits must read back as their targets
     edit_fraction: float = 0.5  # share of each batch edited for that term (its cost grows with it)
+    relational: str = "none"  # LeVAsa: pull the batch's latent similarities to its VA similarities (models.vae)
+    relational_weight: float = 1.0  # weight of the relational term
+    head_grad: bool = True  # LeVAsa: the heads shape z_v / z_a; False: they read a detached latent (a readout)
 
     def __post_init__(self) -> None:
         self.channels = tuple(self.channels)
         self.hidden = tuple(self.hidden)
         _check_choice("kind", self.kind, MODEL_KINDS)
         _check_choice("label_mode", self.label_mode, LABEL_MODES)
+        _check_choice("relational", self.relational, RELATIONAL_FORMS)
+        if self.kind == "vanilla" and (self.relational != "none" or not self.head_grad):
+            raise ConfigError("relational and head_grad are LeVAsa options; a vanilla model aligns nothing")
+        if not self.head_grad and self.relational == "none":
+            raise ConfigError("head_grad false leaves nothing aligning the latent; add relational cosine or distance")
         for name in ("zv_dim", "za_dim", "zz_dim"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")

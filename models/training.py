@@ -294,7 +294,7 @@ def train_run(
             state["step"] += 1
             state["images"] += x.shape[0]
             n_steps += 1
-            for k in ("loss", "recon", "kl", "align", "edit"):
+            for k in ("loss", "recon", "kl", "align", "relational", "edit"):
                 if k in terms:
                     sums[k] = sums.get(k, 0.0) + float(terms[k].detach())
             if not math.isfinite(sums["loss"]):

@@ -23,6 +23,14 @@ Loss normalisation (kept from the reference so its weights mean the same thing):
           re-encoded by a frozen copy of the encoder and heads (eval mode, no gradient to their weights); the MSE of
           the read-back VA against the targets, summed over the axes. Only the decoder learns from it: it is taught to
           render what z_v and z_a say.
+  relational = (LeVAsa, ``relational`` cosine or distance) the batch's label-similarity matrix and latent-similarity
+          matrix pulled together: RMSE over the off-diagonal pairs, on the latent means.
+          cosine:   cos((v_i, a_i), (v_j, a_j)) against cos([z_v, z_a]_i, [z_v, z_a]_j), the form of the relational
+                    paper; it sees only directions, so the magnitude of VA (a mild and a strong smile) is lost;
+          distance: per axis, |v_i - v_j| against ||z_v,i - z_v,j|| / sqrt(dim z_v) (and the same for arousal): it
+                    keeps the magnitude, and keeps valence in z_v and arousal in z_a.
+          Weighted by ``relational_weight``; with ``head_grad`` false the heads read a detached latent (trained as a
+          readout, as vanilla's are) and the relational term aligns alone.
 """
 
 from __future__ import annotations
@@ -156,8 +164,9 @@ class VAE(nn.Module):
     def forward(self, x: torch.Tensor) -> VAEOutput:
         mu, logvar = self.encode(x)
         z = self.reparameterize(mu, logvar) if self.training else mu
-        # The vanilla model's heads learn to read VA from a latent space they may not shape.
-        va, logits = self.heads(z if self.cfg.kind == "levasa" else z.detach())
+        # The vanilla model's heads learn to read VA from a latent space they may not shape (so do LeVAsa's when the
+        # relational term aligns alone).
+        va, logits = self.heads(z if self.cfg.kind == "levasa" and self.cfg.head_grad else z.detach())
         return VAEOutput(self.decode(z), mu, logvar, z, va, logits)
 
     def loss(self, x: torch.Tensor, va_target: torch.Tensor, out: VAEOutput | None = None) -> dict[str, torch.Tensor]:
@@ -180,6 +189,10 @@ class VAE(nn.Module):
         total = recon + c.kl_weight * kl + c.align_weight * align
         terms = {"recon": recon, "kl": kl, "kl_v": kl_v, "kl_a": kl_a, "kl_z": kl_z,
                  "align": align, "align_v": align_v, "align_a": align_a}
+        if c.kind == "levasa" and c.relational != "none":
+            zv, za, _ = self.split(out.mu.float())
+            terms["relational"] = relational_loss(zv, za, va_target.float(), c.relational)
+            total = total + c.relational_weight * terms["relational"]
         if c.kind == "levasa" and c.edit_weight > 0:
             terms.update(self._edit_terms(out))
             total = total + c.edit_weight * terms["edit"]
@@ -211,6 +224,24 @@ class VAE(nn.Module):
     def sample(self, n: int, device: torch.device | str = "cpu") -> torch.Tensor:
         """n faces decoded from the prior."""
         return self.decode(torch.randn(n, self.cfg.latent_dim, device=device))
+
+
+def relational_loss(zv: torch.Tensor, za: torch.Tensor, va: torch.Tensor, form: str) -> torch.Tensor:
+    """RMSE between the batch's latent-similarity and label-similarity matrices over off-diagonal pairs (see the
+    module docstring for the two forms). zv (B, dv), za (B, da), va (B, 2)."""
+    b = va.shape[0]
+    assert b >= 2 and zv.shape[0] == za.shape[0] == b, f"need a batch of >= 2 with matching rows, got {b}"
+    off = ~torch.eye(b, dtype=torch.bool, device=va.device)
+    rmse = lambda x, y: ((x - y)[off].pow(2).mean() + 1e-8).sqrt()
+    if form == "cosine":
+        z = F.normalize(torch.cat([zv, za], 1), dim=1, eps=1e-6)
+        y = F.normalize(va, dim=1, eps=1e-6)
+        return rmse(z @ z.T, y @ y.T)  # (B, B) cosine similarities
+    if form == "distance":
+        dist = lambda x: (x[:, None, :] - x[None, :, :]).pow(2).sum(-1).add(1e-8).sqrt()  # (B, B), smooth at 0
+        return (rmse(dist(zv) / zv.shape[1] ** 0.5, (va[:, None, 0] - va[None, :, 0]).abs())
+                + rmse(dist(za) / za.shape[1] ** 0.5, (va[:, None, 1] - va[None, :, 1]).abs()))
+    raise ValueError(f"relational form must be cosine or distance, got {form!r}")
 
 
 def _frozen(module: nn.Module, *args):

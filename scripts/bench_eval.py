@@ -3,6 +3,7 @@
     python -m scripts.bench_eval            # synthetic faces, and FER2013 when ../shared/data/fer2013 is present
     python -m scripts.bench_eval --quick    # CI: 2,000 synthetic faces, 2 epochs, a quick evaluation; no FER2013
     python -m scripts.bench_eval --no-synth # FER2013 only (two 12-epoch runs: about an hour on 2 CPU cores)
+    python -m scripts.bench_eval --relational  # the relational loss against the heads (synthetic, runs-relational/)
 
 A run is reused when its saved config matches its recipe (so a second call only evaluates); otherwise it is trained
 again. FER2013 gets VA by annotation transfer (AffectNet ellipses, seed 0), trains on the Training split and is scored
@@ -26,6 +27,11 @@ FER_TRAIN = {"epochs": 12, "split_column": "split", "affine": 1.0}
 RECIPES = {
     "synth": {"levasa": DEMO_RUNS["levasa"], "vanilla": DEMO_RUNS["vanilla"]},
     "fer2013": {"fer-levasa": {"kind": "levasa", "edit_weight": 0.1}, "fer-vanilla": {"kind": "vanilla"}},
+    # Issue 6: the relational alignment term against the heads, on the synthetic faces, same budget (no edit term).
+    "relational": {"levasa-heads": {"kind": "levasa"},
+                   "rel-cosine": {"kind": "levasa", "relational": "cosine", "head_grad": False},
+                   "rel-distance": {"kind": "levasa", "relational": "distance", "head_grad": False},
+                   "heads+rel-distance": {"kind": "levasa", "relational": "distance"}},
 }
 
 
@@ -34,7 +40,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="short run for CI (synthetic only)")
     p.add_argument("--no-fer", action="store_true", help="skip FER2013 even when it is present")
     p.add_argument("--no-synth", action="store_true", help="skip the synthetic runs (FER2013 only)")
+    p.add_argument("--relational", action="store_true", help="only the relational-loss comparison on synthetic "
+                   "faces (four 3-epoch runs, reports/relational)")
     args = p.parse_args(argv)
+    if args.relational:
+        from scripts.demo import DATA, ensure_run, ensure_synthetic
+
+        ensure_synthetic(DATA)
+        group = RECIPES["relational"]
+        for name, model in group.items():
+            ensure_run(name, model, runs=Path("runs-relational"), data=DATA)
+        return _evaluate([Path("runs-relational") / n for n in group], Path("reports/relational"), [])
     if args.quick and args.no_synth:
         p.error("--quick is the synthetic CI run; it cannot be combined with --no-synth")
 

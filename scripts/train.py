@@ -16,7 +16,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from models.config import LABEL_MODES, MODEL_KINDS, ConfigError, ModelConfig, TrainConfig
+from models.config import LABEL_MODES, MODEL_KINDS, RELATIONAL_FORMS, ConfigError, ModelConfig, TrainConfig
 from models.data import DatasetError
 
 M, T = ModelConfig(), TrainConfig()
@@ -43,6 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--kl-weight", type=float, help=f"KL weight (default {M.kl_weight})")
     g.add_argument("--align-weight", type=float, help=f"alignment weight (default {M.align_weight})")
     g.add_argument("--edit-weight", type=float, help=f"edit-consistency weight, LeVAsa (default {M.edit_weight})")
+    g.add_argument("--relational", choices=RELATIONAL_FORMS, help="relational alignment of the latent, LeVAsa: cosine "
+                   f"(the original paper's) or distance (keeps VA magnitude) (default {M.relational})")
+    g.add_argument("--relational-weight", type=float, help=f"relational term weight (default {M.relational_weight})")
+    g.add_argument("--no-head-grad", dest="head_grad", action="store_false", default=None,
+                   help="the heads only read a detached latent: the relational term aligns alone")
     g = p.add_argument_group("training")
     g.add_argument("--epochs", type=int, help=f"epochs (default {T.epochs})")
     g.add_argument("--batch-size", type=int, help=f"batch size (default {T.batch_size})")
@@ -64,7 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-_MODEL_FLAGS = ("kind", "label_mode", "zv_dim", "za_dim", "zz_dim", "kl_weight", "align_weight", "edit_weight")
+_MODEL_FLAGS = ("kind", "label_mode", "zv_dim", "za_dim", "zz_dim", "kl_weight", "align_weight", "edit_weight",
+                "relational", "relational_weight", "head_grad")
 _TRAIN_FLAGS = (
     "epochs",
     "batch_size",

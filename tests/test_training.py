@@ -51,6 +51,19 @@ def test_script_trains_vanilla_discrete_and_prints_summary(synth_dir, tmp_path):
     assert json.loads((tmp_path / "v" / ck.CONFIG).read_text())["model"]["label_mode"] == "discrete"
 
 
+def test_script_trains_relational_alone_and_refuses_it_for_vanilla(synth_dir, tmp_path):
+    r = _train("--data", str(synth_dir), "--runs", str(tmp_path), "--name", "rel", "--relational", "distance",
+               "--no-head-grad", "--epochs", "1", "--batch-size", "32", "--quiet")
+    assert r.returncode == 0, r.stderr
+    model = json.loads((tmp_path / "rel" / ck.CONFIG).read_text())["model"]
+    assert model["relational"] == "distance" and model["head_grad"] is False
+    log = [json.loads(line) for line in (tmp_path / "rel" / "metrics.jsonl").read_text().splitlines()]
+    assert log[-1]["train"]["relational"] > 0
+    r = _train("--data", str(synth_dir), "--runs", str(tmp_path), "--name", "v", "--model", "vanilla",
+               "--relational", "cosine", "--epochs", "1")
+    assert r.returncode == 2 and "LeVAsa options" in r.stderr
+
+
 def test_killed_run_resumes_and_matches_an_uninterrupted_one(synth_dir, tmp_path):
     common = ["--data", str(synth_dir), "--runs", str(tmp_path), "--epochs", "3", "--batch-size", "32",
               "--precision", "fp32", "--threads", "1", "--quiet"]

@@ -125,3 +125,67 @@ def test_edit_consistency_trains_the_decoder_only():
     assert all(p.grad is None for p in model.encoder.parameters())  # the re-encoding is frozen
     assert all(p.grad is None for p in model.head_v.parameters())
     assert "edit" not in VAE(ModelConfig(kind="vanilla", edit_weight=1.0)).loss(x, va)
+
+
+# --- relational alignment ---------------------------------------------------------------------------------------------
+def test_relational_distance_is_zero_when_latent_distances_equal_va_distances():
+    from models.vae import relational_loss
+
+    torch.manual_seed(0)
+    va = torch.rand(32, 2) * 2 - 1
+    zv = va[:, :1] * torch.ones(1, 8)  # ||z_v,i - z_v,j|| / sqrt(8) = |v_i - v_j|
+    za = va[:, 1:] * torch.ones(1, 4)
+    assert float(relational_loss(zv, za, va, "distance")) < 1e-3
+    assert float(relational_loss(torch.randn(32, 8), torch.randn(32, 4), va, "distance")) > 0.3
+    # Swapping the chunks (valence in z_a) is penalised: the distance form keeps each axis in its own chunk.
+    assert float(relational_loss(za[:, :1] * torch.ones(1, 8), zv[:, :4], va, "distance")) > 0.3
+
+
+def test_relational_cosine_sees_direction_not_magnitude():
+    from models.vae import relational_loss
+
+    torch.manual_seed(0)
+    va = torch.rand(32, 2) * 2 - 1
+    aligned = relational_loss(va[:, :1] * 3, va[:, 1:] * 3, va, "cosine")  # same directions, 3x the length
+    assert float(aligned) < 1e-3
+    assert float(relational_loss(torch.randn(32, 1), torch.randn(32, 1), va, "cosine")) > 0.3
+    with pytest.raises(ValueError, match="cosine or distance"):
+        relational_loss(va[:, :1], va[:, 1:], va, "angle")
+
+
+@pytest.mark.parametrize("form", ["cosine", "distance"])
+def test_relational_alone_shapes_the_encoder_while_the_heads_only_read(form):
+    torch.manual_seed(0)
+    model = VAE(ModelConfig(relational=form, head_grad=False))
+    x, va = _batch()
+    terms = model.loss(x, va)
+    assert "relational" in terms and float(terms["relational"]) > 0
+    terms["align"].backward(retain_graph=True)
+    assert all(p.grad is None or float(p.grad.abs().sum()) == 0 for p in model.encoder.parameters())
+    assert sum(float(p.grad.abs().sum()) for p in model.head_v.parameters()) > 0
+    model.zero_grad()
+    terms["relational"].backward()
+    assert sum(float(p.grad.abs().sum()) for p in model.encoder.parameters() if p.grad is not None) > 0
+
+
+def test_relational_options_are_checked():
+    with pytest.raises(ConfigError, match="relational must be one of"):
+        ModelConfig(relational="angle")
+    with pytest.raises(ConfigError, match="LeVAsa options"):
+        ModelConfig(kind="vanilla", relational="distance")
+    with pytest.raises(ConfigError, match="nothing aligning"):
+        ModelConfig(head_grad=False)
+
+
+def test_relational_distance_training_falls_on_a_small_batch():
+    torch.manual_seed(0)
+    model = VAE(ModelConfig(relational="distance", head_grad=False))
+    x, va = _batch(16)
+    opt = torch.optim.Adam(model.parameters(), 1e-3)
+    first = float(model.loss(x, va)["relational"].detach())
+    for _ in range(25):
+        terms = model.loss(x, va)
+        opt.zero_grad()
+        terms["loss"].backward()
+        opt.step()
+    assert float(terms["relational"].detach()) < 0.7 * first
