@@ -71,3 +71,10 @@ def test_bench_transfer_quick_prints_agreement_beside_majority_with_a_confusion_
     figs = _figures(r.stdout)
     assert float(figs["ellipse_emotion_agreement"]) > float(figs["majority_baseline"]) > 0
     assert "rows: true category, columns: nearest ellipse" in r.stdout and "Gaussian VA" in r.stdout
+
+
+def test_bench_fewshot_quick_prints_the_pair_head_beside_its_baselines(runs_dir):
+    r = subprocess.run([sys.executable, "-m", "scripts.bench_fewshot", "--quick", "--run", str(runs_dir / "tiny")],
+                       cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, (r.stdout[-2000:], r.stderr[-2000:])
+    assert "pair head" in r.stdout and "1-NN latent" in r.stdout and "heads (no support)" in r.stdout
