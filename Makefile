@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup chromium demo test bench bench-quick lint serve clean-runs synthetic
+.PHONY: setup test-deps demo test bench bench-quick lint serve clean-runs synthetic
 
 setup: $(STAMP)
 
@@ -25,23 +25,28 @@ demo: setup
 serve: setup
 	$(BIN)/python -m backend
 
-# The browser tests drive Debian's chromium with playwright (`playwright install` cannot download here).
-chromium:
-	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
-	  echo "installing Debian's chromium for the browser tests"; \
+# System packages the tests drive: Debian's chromium (browser tests, with playwright; `playwright install` cannot
+# download here) and docker-compose (validates docker-compose.yml; no Docker engine runs here).
+test-deps:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || missing="chromium"; \
+	command -v docker-compose >/dev/null 2>&1 || missing="$$missing docker-compose"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages for the tests:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  export DEBIAN_FRONTEND=noninteractive; \
-	  $$SUDO apt-get install -y -q chromium >/dev/null || \
-	    { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q chromium >/dev/null; }; }
+	  $$SUDO apt-get install -y -q $$missing >/dev/null || \
+	    { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q $$missing >/dev/null; }; \
+	fi
 
-test: setup chromium
+test: setup test-deps
 	$(BIN)/python -m pytest
 
 # Every benchmark, full length (figures for the README). `make bench-quick` is the short CI variant.
-bench: setup chromium
+bench: setup test-deps
 	$(BIN)/python -m scripts.bench_all
 
-bench-quick: setup chromium
+bench-quick: setup test-deps
 	$(BIN)/python -m scripts.bench_all --quick
 
 lint: setup
