@@ -1,6 +1,5 @@
 """Containers: docker-compose.yml validated by Debian's docker-compose (no Docker engine runs here), and the
-Dockerfile's
-promises checked as text."""
+Dockerfile's promises checked as text."""
 
 from __future__ import annotations
 
