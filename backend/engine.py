@@ -23,8 +23,9 @@ LINGER_S = 0.006  # the longest a batch waits for the previous batch's clients t
 
 
 class Batcher:
-    def __init__(self, microbatch: int = 64):
+    def __init__(self, microbatch: int = 64, on_call: Callable[[str, float, int], None] | None = None):
         self.microbatch = microbatch
+        self.on_call = on_call  # (kind, seconds, batch size) after every model call: the metrics hook
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="model")
         self._queues: OrderedDict[Hashable, list[tuple[Any, asyncio.Future]]] = OrderedDict()
         self._fns: dict[Hashable, BatchFn] = {}
@@ -48,10 +49,15 @@ class Batcher:
             self._worker = loop.create_task(self._drain())
         return await fut
 
-    async def run(self, fn: Callable[[], Any]) -> Any:
+    async def run(self, fn: Callable[[], Any], kind: str = "job") -> Any:
         """Run one unbatched call on the model thread (large jobs such as an edit grid)."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, fn)
+        t0 = time.perf_counter()
+        try:
+            return await loop.run_in_executor(self._executor, fn)
+        finally:
+            if self.on_call:
+                self.on_call(kind, time.perf_counter() - t0, 1)
 
     async def _drain(self) -> None:
         loop = asyncio.get_running_loop()
@@ -89,7 +95,10 @@ class Batcher:
                         fut.set_exception(e)
                 continue
             finally:
-                self.busy_s += time.perf_counter() - t0
+                dt = time.perf_counter() - t0
+                self.busy_s += dt
+                if self.on_call:
+                    self.on_call(str(key[-1]) if isinstance(key, tuple) else str(key), dt, len(take))
             self.batches += 1
             self.items += len(take)
             # How many clients are in play: this batch plus those that queued up while it ran.

@@ -10,13 +10,14 @@ import torch
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.formparsers import MultiPartParser
 
 from backend.deps import AppState
 from backend.engine import Batcher
 from backend.limits import BodyLimit
+from backend.metrics import Metrics, MetricsMiddleware
 from backend.registry import Registry
 from backend.routes import decode, edit, encode, health, projections, runs, samples
 from backend.settings import Settings
@@ -33,17 +34,18 @@ what was wrong and what is accepted."""
 
 def create_app(settings: Settings | None = None, registry: Registry | None = None) -> FastAPI:
     settings = settings or Settings()
+    metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        batcher = Batcher(settings.microbatch)
+        batcher = Batcher(settings.microbatch, on_call=metrics.model_call)
         reg = registry
         if reg is None:
             reg = Registry(settings.runs_dir, resolve_device(settings.device), settings.precision)
             # Loading runs on the model thread too: every torch call of the process then comes from one thread, so
             # there is one OpenMP thread team. A second team (from loading on the main thread) spins on the same two
             # cores and doubled the time of a single edit when measured.
-            await batcher.run(lambda: _load(reg, settings.torch_threads))
+            await batcher.run(lambda: _load(reg, settings.torch_threads), "load")
         app.state.levasa = AppState(settings, reg, batcher)
         try:
             yield
@@ -63,6 +65,14 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
                            allow_headers=["*"], expose_headers=["X-Read-Valence", "X-Read-Arousal", "X-Emotion",
                                                                 "X-Grid-Layout", "X-Face-Box", "X-Face-Crop"])
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)  # outermost: refused bodies are counted too
+
+    @app.get("/metrics", include_in_schema=False)
+    async def read_metrics(request: Request) -> Response:
+        """Prometheus metrics (text exposition format)."""
+        reg = getattr(getattr(request.app.state, "levasa", None), "registry", None)
+        return Response(metrics.render(reg), media_type=metrics.content_type)
+
     _mount_frontend(app, settings.frontend_dir)
     return app
 

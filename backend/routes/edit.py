@@ -37,7 +37,7 @@ async def source_latent(sr, state, src: EditSource) -> np.ndarray:
         return sample_latent(sr, src.sample)
     (face,) = await faces_from([("image", b64_bytes(src.image, "image"))], state.settings,
                                sr.run.model_cfg.image_size, "auto")
-    mu, _ = await state.batcher.run(lambda: sr.encode(face.pixels[None]))
+    mu, _ = await state.batcher.run(lambda: sr.encode(face.pixels[None]), "encode")
     return mu[0]
 
 
@@ -73,7 +73,7 @@ async def edit_upload(sr: RunDep, state: StateDep, file: Annotated[UploadFile, F
         raise HTTPException(422, f"format must be png or json, got {format!r}")
     (face,) = await faces_from([(file.filename or "file", await file.read())], state.settings,
                                sr.run.model_cfg.image_size, crop)
-    mu, _ = await state.batcher.run(lambda: sr.encode(face.pixels[None]))
+    mu, _ = await state.batcher.run(lambda: sr.encode(face.pixels[None]), "encode")
     return await _edit(sr, state, mu[0], valence, arousal, format)
 
 
@@ -86,7 +86,7 @@ async def edit_grid(sr: RunDep, state: StateDep, body: GridRequest):
     if body.n > state.settings.max_grid:
         raise HTTPException(422, f"n = {body.n} is over the limit; n must be 2..{state.settings.max_grid}")
     z = await source_latent(sr, state, body)
-    sprite, values = await state.batcher.run(lambda: sr.edit_grid(z, body.n))
+    sprite, values = await state.batcher.run(lambda: sr.edit_grid(z, body.n), "edit-grid")
     r = lambda xs: [round(float(x), 6) for x in xs]
     layout = GridLayout(n=body.n, tile=sprite.shape[0] // body.n, valence=r(values), arousal=r(values[::-1]))
     png = png_bytes(sprite)

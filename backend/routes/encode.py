@@ -69,6 +69,6 @@ async def reconstruct_image(sr: RunDep, state: StateDep, file: Annotated[UploadF
     """A face image -> its reconstruction as PNG (the crop the model saw is described in X-Face-Box / X-Face-Crop)."""
     data = await file.read()  # its size limit is checked with the decoding, as for every upload
     (face,) = await faces_from([(file.filename or "file", data)], state.settings, sr.run.model_cfg.image_size, crop)
-    (recon,) = await state.batcher.run(lambda: sr.reconstruct(face.pixels[None]))
+    (recon,) = await state.batcher.run(lambda: sr.reconstruct(face.pixels[None]), "reconstruct")
     return Response(png_bytes(recon), media_type="image/png",
                     headers={"X-Face-Box": ",".join(map(str, face.box)), "X-Face-Crop": face.crop})
