@@ -5,12 +5,18 @@ What makes it fast next to the reference recipe (PIL decode every step, fp32, Ad
   * bfloat16 autocast with channels-last convolutions where the hardware runs them natively (oneDNN AVX512-BF16/AMX on
     CPU, tensor cores on GPU): about 2x the images per second of fp32 on this 2-core machine;
   * a one-cycle learning rate (warm-up to 2e-3, cosine decay) and batch 64: the same images buy more, larger updates.
+
+Several processes (``torchrun --nproc_per_node N -m scripts.train ...``) train one run with DistributedDataParallel:
+gloo on the CPU, NCCL on GPUs. The batch size stays the global one (each process takes batch_size / N of it, from a
+DistributedSampler over the training rows), so the steps, the learning-rate schedule and the checkpoints are those of
+a single-process run; rank 0 alone writes the run folder and scores the held-out split.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -131,8 +137,30 @@ class TrainData:
     summary: dict  # dataset facts saved in config.json
 
 
+def dist_setup(device: torch.device) -> tuple[int, int, torch.device]:
+    """(rank, world size, this process's device) under torchrun (its RANK / WORLD_SIZE / LOCAL_RANK environment),
+    initialising the process group; (0, 1, device) for a plain single process."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1, device
+    import torch.distributed as dist
+
+    if device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return dist.get_rank(), world, device
+
+
+def _barrier(world: int) -> None:
+    if world > 1:
+        torch.distributed.barrier()
+
+
 def prepare_data(
-    data_root: Path, train_cfg: TrainConfig, run_dir: Path, device: torch.device, resume: bool, progress: bool
+    data_root: Path, train_cfg: TrainConfig, run_dir: Path, device: torch.device, resume: bool, progress: bool,
+    write: bool = True,
 ) -> TrainData:
     table = read_labels(data_root, require_va=True)
     split_path = run_dir / ck.SPLIT
@@ -147,7 +175,8 @@ def prepare_data(
             train_cfg.train_values,
             train_cfg.val_values,
         )
-        write_split(split_path, table, split)
+        if write:  # the split is drawn from the seed: every process of a distributed run draws the same one
+            write_split(split_path, table, split)
     if not (split == "train").any():
         raise ValueError("the split leaves no training rows")
     images = torch.from_numpy(load_images(table, progress=progress)).to(device)
@@ -190,13 +219,20 @@ def train_run(
         assert data_root is not None and model_cfg is not None and train_cfg is not None
         data_root = Path(data_root)
         run_dir.mkdir(parents=True, exist_ok=True)
-    device = resolve_device(train_cfg.device)
+    rank, world, device = dist_setup(resolve_device(train_cfg.device))
+    main = rank == 0
+    if not main:  # one voice: rank 0 logs, shows progress and writes the run folder
+        log, progress = (lambda s: None), False
+    if train_cfg.batch_size % world:
+        raise ValueError(f"batch_size {train_cfg.batch_size} must divide among {world} processes")
+    if world > 1 and (train_cfg.eval_every or on_eval):
+        raise ValueError("eval_every and early stopping are single-process features; drop --eval-every under torchrun")
     precision = resolve_precision(train_cfg.precision, device)
     if train_cfg.threads:
         torch.set_num_threads(train_cfg.threads)
     torch.manual_seed(train_cfg.seed)
 
-    data = prepare_data(data_root, train_cfg, run_dir, device, resume, progress)
+    data = prepare_data(data_root, train_cfg, run_dir, device, resume, progress, write=main)
     train_idx = np.flatnonzero(data.split == "train")
     held = data.summary["heldout"]
     val_idx = np.flatnonzero(data.split == held)
@@ -205,7 +241,7 @@ def train_run(
     if len(train_idx) < train_cfg.batch_size:
         raise ValueError(f"{len(train_idx)} training images is fewer than one batch of {train_cfg.batch_size}")
     val_images, val_va = data.images[val_idx], data.va[val_idx]
-    if not resume:
+    if not resume and main:
         ck.write_json(
             run_dir / ck.CONFIG,
             {
@@ -227,6 +263,16 @@ def train_run(
     if resume:
         state = ck.load_checkpoint(run_dir, model, opt)
         log(f"resuming {run_dir.name} after epoch {state['epoch']} (step {state['step']})")
+    _barrier(world)  # rank 0 has written config.json and split.csv
+    net, sampler, per_rank = model, None, train_cfg.batch_size // world
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+        from torch.utils.data.distributed import DistributedSampler
+
+        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+        sampler = DistributedSampler(range(len(train_idx)), num_replicas=world, rank=rank, shuffle=True,
+                                     seed=train_cfg.seed, drop_last=True)
+        torch.manual_seed(train_cfg.seed * 1000 + rank + 1)  # each process its own flips and affine draws
 
     steps_per_epoch = len(train_idx) // train_cfg.batch_size
     total_steps = steps_per_epoch * train_cfg.epochs
@@ -235,6 +281,7 @@ def train_run(
     log(
         f"{run_dir.name}: {model_cfg.kind} / {model_cfg.label_mode}, {len(train_idx)} train + {len(val_idx)} {held} "
         f"images, {train_cfg.epochs} epochs x {steps_per_epoch} steps of {train_cfg.batch_size}, {device} {precision}"
+        + (f", {world} processes x {per_rank}" if world > 1 else "")
     )
 
     def run_eval(epoch_losses: dict[str, float]) -> bool:
@@ -258,7 +305,11 @@ def train_run(
     model.train()
     while state["epoch"] < train_cfg.epochs and not stop and state["step"] < total_steps:
         epoch = state["epoch"]
-        order = train_idx[np.random.default_rng([train_cfg.seed, epoch]).permutation(len(train_idx))]
+        if sampler is not None:
+            sampler.set_epoch(epoch)
+            order = train_idx[np.fromiter(iter(sampler), dtype=np.int64)]  # this process's share, reshuffled per epoch
+        else:
+            order = train_idx[np.random.default_rng([train_cfg.seed, epoch]).permutation(len(train_idx))]
         sums: dict[str, float] = {}
         n_steps = 0
         if progress:
@@ -275,7 +326,7 @@ def train_run(
         for b in range(steps_per_epoch):
             if state["step"] >= total_steps:
                 break
-            idx = torch.from_numpy(order[b * train_cfg.batch_size : (b + 1) * train_cfg.batch_size])
+            idx = torch.from_numpy(order[b * per_rank : (b + 1) * per_rank])
             t0 = time.perf_counter()
             x = to_input(data.images[idx.to(data.images.device)], device, train_cfg.channels_last)
             if train_cfg.flip:  # mirror half the batch: valence and arousal do not change under a left-right flip
@@ -287,12 +338,12 @@ def train_run(
             for g in opt.param_groups:
                 g["lr"] = lr_at(state["step"], total_steps, train_cfg.lr, train_cfg.warmup)
             with autocast(device, precision):
-                terms = model.loss(x, va)
+                terms = model.loss(x, va, out=net(x))  # through the DDP wrapper: its hooks average the gradients
             opt.zero_grad(set_to_none=True)
             terms["loss"].backward()
             opt.step()
             state["step"] += 1
-            state["images"] += x.shape[0]
+            state["images"] += x.shape[0] * world
             n_steps += 1
             for k in ("loss", "recon", "kl", "align", "relational", "edit"):
                 if k in terms:
@@ -317,9 +368,20 @@ def train_run(
             break
         state["epoch"] = epoch + 1
         losses = {k: v / max(1, n_steps) for k, v in sums.items()}
-        stop = run_eval(losses)
-        ck.save_weights(run_dir, model)
-        ck.save_checkpoint(run_dir, model, opt, state)
+        if world > 1:  # the epoch's losses averaged over the processes; rank 0 scores and saves, the others wait
+            t = torch.tensor([losses[k] for k in sorted(losses)], dtype=torch.float64)
+            torch.distributed.all_reduce(t)
+            losses = {k: float(v) / world for k, v in zip(sorted(losses), t)}
+        if main:
+            stop = run_eval(losses)
+            ck.save_weights(run_dir, model)
+            ck.save_checkpoint(run_dir, model, opt, state)
+        if world > 1:
+            flag = torch.tensor([int(stop)])
+            torch.distributed.broadcast(flag, 0)
+            stop = bool(flag.item())
+        if not main:
+            continue
         last = ck.read_jsonl_last(run_dir / ck.METRICS)
         rate = n_steps * train_cfg.batch_size / (time.perf_counter() - t_epoch)
         log(
@@ -328,9 +390,13 @@ def train_run(
             f"recon {last[held]['recon_mse']:.4f} | {rate:.0f} img/s"
         )
 
-    if stop:
+    if stop and main:
         ck.save_weights(run_dir, model)
-    return finish_run(run_dir, model, data, device, precision, train_cfg, state)
+    summary = finish_run(run_dir, model, data, device, precision, train_cfg, state) if main else {}
+    if world > 1:
+        _barrier(world)
+        torch.distributed.destroy_process_group()
+    return summary
 
 
 def finish_run(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -122,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("--data is required (a folder with labels.csv), unless --resume")
         if not (args.data / "labels.csv").is_file():
             parser.error(f"--data {args.data}: no labels.csv there (make one with: python -m scripts.make_synthetic)")
-        if run_dir.exists() and any(run_dir.iterdir()):
+        # Under torchrun only rank 0 looks after the run folder (the others would see the folder it just made).
+        if int(os.environ.get("RANK", "0")) == 0 and run_dir.exists() and any(run_dir.iterdir()):
             if not args.overwrite:
                 parser.error(f"{run_dir} already exists; use --resume to continue it or --overwrite to replace it")
             shutil.rmtree(run_dir)
@@ -143,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 130
-    print_summary(summary)
+    if summary:  # rank 0's; the other processes of a torchrun job return none
+        print_summary(summary)
     return 0
 
 
