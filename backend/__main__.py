@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 
@@ -18,6 +19,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs-dir", help="folder of runs to serve (default runs, or LEVASA_RUNS_DIR)")
     p.add_argument("--device", help="auto, cpu, cuda or cuda:N (default auto, or LEVASA_DEVICE)")
     p.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
+    p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes, each loading every run "
+                   "(default 1; see the README for the memory each needs)")
     args = p.parse_args(argv)
 
     from pydantic import ValidationError
@@ -35,9 +38,20 @@ def main(argv: list[str] | None = None) -> int:
                   file=sys.stderr)
         return 2
 
+    if args.workers < 1:
+        print(f"error: --workers must be >= 1, got {args.workers}", file=sys.stderr)
+        return 2
     import uvicorn
 
     from backend.main import create_app
+
+    if args.workers > 1:  # uvicorn spawns the workers: each builds its app from the environment (LEVASA_*)
+        for key, value in overrides.items():
+            os.environ[f"LEVASA_{key.upper()}"] = str(value)
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(message)s")
+        uvicorn.run("backend.main:create_app", factory=True, host=settings.host, port=settings.port,
+                    workers=args.workers, log_level=args.log_level, access_log=False)
+        return 0
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(message)s")
     config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port,

@@ -23,15 +23,16 @@ def free_port() -> int:
 
 
 def start_server(runs_dir: Path, port: int | None = None, env: dict | None = None,
-                 timeout: float = 120.0, log_path: Path | None = None) -> tuple[subprocess.Popen, str]:
+                 timeout: float = 120.0, log_path: Path | None = None,
+                 args: list[str] | None = None) -> tuple[subprocess.Popen, str]:
     """``python -m backend`` on 127.0.0.1:PORT serving runs_dir; returns (process, base URL) once /api/health answers.
     The caller stops it (stop_server)."""
     port = port or free_port()
     full_env = {**os.environ, "LEVASA_RUNS_DIR": str(runs_dir), "LEVASA_PORT": str(port),
                 "LEVASA_HOST": "127.0.0.1", **(env or {})}
     out = open(log_path, "wb") if log_path else subprocess.DEVNULL
-    proc = subprocess.Popen([sys.executable, "-m", "backend", "--log-level", "warning"], cwd=ROOT, env=full_env,
-                            stdout=out, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([sys.executable, "-m", "backend", "--log-level", "warning", *(args or [])], cwd=ROOT,
+                            env=full_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     t0 = time.time()
     while time.time() - t0 < timeout:
@@ -48,11 +49,17 @@ def start_server(runs_dir: Path, port: int | None = None, env: dict | None = Non
 
 
 def stop_server(proc: subprocess.Popen) -> None:
-    proc.terminate()
+    """SIGTERM to the server's process group (uvicorn's worker processes included), SIGKILL after 10 s."""
+    import signal
+
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
     try:
         proc.wait(10)
     except subprocess.TimeoutExpired:
-        proc.kill()
+        os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
 
 

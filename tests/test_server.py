@@ -106,3 +106,25 @@ def test_bad_setting_stops_start_up_naming_it(tmp_path):
     p = subprocess.run([sys.executable, "-m", "backend"], cwd=ROOT, env=env, capture_output=True, text=True,
                        timeout=60)
     assert p.returncode == 2 and "device" in p.stderr and "auto, cpu, cuda" in p.stderr
+
+
+def test_several_workers_serve_the_same_runs(runs_dir, tmp_path):
+    proc, url = start_server(runs_dir, args=["--workers", "2"], env={"LEVASA_TORCH_THREADS": "1"},
+                             log_path=tmp_path / "server.log")
+    try:
+        ready = json.loads(urllib.request.urlopen(url + "/api/ready", timeout=30).read())
+        assert ready["ready"] is True
+        sid = json.loads(urllib.request.urlopen(url + "/api/runs/tiny/projections").read())["ids"][0]
+        body = json.dumps({"sample": sid, "valence": 0.4, "arousal": -0.2}).encode()
+        for _ in range(6):  # spread over both workers by the kernel
+            req = urllib.request.Request(url + "/api/runs/tiny/edit", data=body,
+                                         headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(req, timeout=30) as r:
+                assert r.status == 200 and r.read()[:4] == b"\x89PNG"
+        children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+        assert len(children) >= 2  # uvicorn's supervisor and its two workers
+    finally:
+        stop_server(proc)
+    p = subprocess.run([sys.executable, "-m", "backend", "--workers", "0"], cwd=ROOT, capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode == 2 and "--workers must be >= 1" in p.stderr
