@@ -78,3 +78,13 @@ def test_bench_fewshot_quick_prints_the_pair_head_beside_its_baselines(runs_dir)
                        cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, (r.stdout[-2000:], r.stderr[-2000:])
     assert "pair head" in r.stdout and "1-NN latent" in r.stdout and "heads (no support)" in r.stdout
+
+
+def test_bench_badinput_quick_every_hostile_case_is_a_4xx_and_odd_images_are_answered(runs_dir):
+    r = subprocess.run([sys.executable, "-m", "scripts.bench_badinput", "--quick", "--run", str(runs_dir / "tiny")],
+                       cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, (r.stdout[-3000:], r.stderr[-2000:])
+    figs = _figures(r.stdout)
+    assert int(figs["badinput_cases"]) >= 25 and int(figs["badinput_5xx"]) == 0
+    assert "BAD" not in r.stdout and "server alive afterwards: True" in r.stdout
+    assert "EXIF-rotated JPEG" in r.stdout and "image_size 80x120" in r.stdout
