@@ -88,3 +88,12 @@ def test_bench_badinput_quick_every_hostile_case_is_a_4xx_and_odd_images_are_ans
     assert int(figs["badinput_cases"]) >= 25 and int(figs["badinput_5xx"]) == 0
     assert "BAD" not in r.stdout and "server alive afterwards: True" in r.stdout
     assert "EXIF-rotated JPEG" in r.stdout and "image_size 80x120" in r.stdout
+
+
+def test_bench_fuzz_quick_sends_schema_generated_requests_and_none_is_a_5xx(runs_dir):
+    r = subprocess.run([sys.executable, "-m", "scripts.bench_fuzz", "--quick", "--run", str(runs_dir / "tiny")],
+                       cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, (r.stdout[-3000:], r.stderr[-2000:])
+    figs = _figures(r.stdout)
+    assert int(figs["fuzz_cases"]) >= 50 and int(figs["fuzz_5xx"]) == 0
+    assert "POST /api/runs/{run}/edit" in r.stdout and "200:" in r.stdout  # generated bodies reached the handlers
