@@ -97,3 +97,13 @@ def test_bench_fuzz_quick_sends_schema_generated_requests_and_none_is_a_5xx(runs
     figs = _figures(r.stdout)
     assert int(figs["fuzz_cases"]) >= 50 and int(figs["fuzz_5xx"]) == 0
     assert "POST /api/runs/{run}/edit" in r.stdout and "200:" in r.stdout  # generated bodies reached the handlers
+
+
+def test_bench_load_quick_mixed_calls_without_errors_and_bounded_memory(runs_dir):
+    r = subprocess.run([sys.executable, "-m", "scripts.bench_load", "--quick", "--run", str(runs_dir / "tiny"),
+                        "--seconds", "3"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, (r.stdout[-3000:], r.stderr[-2000:])
+    figs = _figures(r.stdout)
+    assert int(figs["load_errors"]) == 0 and float(figs["load_p99_ms"]) > 0
+    assert float(figs["load_rss_growth"]) < 0.5  # the 10% target is for the full 60 s run; CI only checks sanity
+    assert all(k in r.stdout for k in ("edit-sample", "encode", "projections"))
