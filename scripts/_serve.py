@@ -4,13 +4,17 @@ keep-alive HTTP/1.1 client on asyncio streams (a load generator light enough to 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,6 +65,65 @@ def stop_server(proc: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+def ensure_bench_run(quick: bool, run_arg: Path | None) -> Path:
+    """The run a benchmark serves: ``run_arg`` when given; else the demo's LeVAsa (trained if missing), or with
+    ``quick`` a 1-epoch LeVAsa on 2,000 synthetic faces in bench-out/."""
+    from scripts.demo import DEMO_RUNS, ensure_run, ensure_synthetic
+
+    if run_arg is not None:
+        return run_arg
+    if quick:
+        data, runs = Path("bench-out/synth-quick"), Path("bench-out/api-quick")
+        ensure_synthetic(data, 2000)
+        ensure_run("levasa", DEMO_RUNS["levasa"], runs=runs, data=data, train={"epochs": 1})
+        return runs / "levasa"
+    from scripts.demo import DATA, RUNS
+
+    ensure_synthetic(DATA)
+    ensure_run("levasa", DEMO_RUNS["levasa"], runs=RUNS, data=DATA)
+    return RUNS / "levasa"
+
+
+def bench_run(quick: bool, run_arg: Path | None, need: str = "config.json") -> Path | None:
+    """ensure_bench_run, resolved; None (after saying why on stderr) when the folder lacks ``need``."""
+    run_dir = ensure_bench_run(quick, run_arg).resolve()
+    if not (run_dir / need).is_file():
+        hint = "not a run folder" if need == "config.json" else f"python -m scripts.export {run_dir}"
+        print(f"error: {run_dir} has no {need} ({hint})", file=sys.stderr)
+        return None
+    return run_dir
+
+
+@dataclass
+class Served:
+    """A server started by ``served_run``."""
+
+    name: str  # the run's name, as the API spells it
+    url: str
+    host: str
+    port: int
+    proc: subprocess.Popen
+    tmp: Path  # the temporary folder: runs/ (a link to the run) and server.log; gone after the block
+
+
+@contextlib.contextmanager
+def served_run(run_dir: Path, env: dict | None = None, tmpdir_env: bool = False) -> Iterator[Served]:
+    """Serve one run folder alone: a temporary runs folder holding a link to it, a server on a free loopback port
+    with its log beside it, stopped (and the folder removed) when the block ends. With ``tmpdir_env`` the server's
+    TMPDIR is that folder too, so a test can see whether it left any file behind."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        runs = tmp_path / "runs"
+        runs.mkdir()
+        os.symlink(run_dir, runs / run_dir.name)
+        full_env = {**(env or {}), **({"TMPDIR": tmp} if tmpdir_env else {})}
+        proc, url = start_server(runs, env=full_env, log_path=tmp_path / "server.log")
+        try:
+            yield Served(run_dir.name, url, "127.0.0.1", int(url.rsplit(":", 1)[1]), proc, tmp_path)
+        finally:
+            stop_server(proc)
 
 
 class Conn:

@@ -16,16 +16,14 @@ import argparse
 import asyncio
 import io
 import json
-import os
 import random
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from scripts._serve import Conn, start_server, stop_server
+from scripts._serve import Conn, bench_run, served_run
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -125,23 +123,6 @@ def floors(run_dir: Path, reps: int) -> dict[str, float]:
     return {"decode_ms": dec * 1000, "encode_ms": enc * 1000, "encode64_per_s": 64 / enc64}
 
 
-def ensure_bench_run(quick: bool, run_arg: Path | None) -> Path:
-    from scripts.demo import DEMO_RUNS, ensure_run, ensure_synthetic
-
-    if run_arg is not None:
-        return run_arg
-    if quick:
-        data, runs = Path("bench-out/synth-quick"), Path("bench-out/api-quick")
-        ensure_synthetic(data, 2000)
-        ensure_run("levasa", DEMO_RUNS["levasa"], runs=runs, data=data, train={"epochs": 1})
-        return runs / "levasa"
-    from scripts.demo import DATA, RUNS
-
-    ensure_synthetic(DATA)
-    ensure_run("levasa", DEMO_RUNS["levasa"], runs=RUNS, data=DATA)
-    return RUNS / "levasa"
-
-
 def face_pngs(n: int) -> list[bytes]:
     """n distinct 64 x 64 synthetic faces as PNG files (what a client would upload)."""
     from PIL import Image
@@ -164,42 +145,34 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=None, help="seconds per load level (default 10; quick 2)")
     args = p.parse_args(argv)
     seconds = args.seconds or (2.0 if args.quick else 10.0)
-    run_dir = ensure_bench_run(args.quick, args.run).resolve()
-    if not (run_dir / "config.json").is_file():
-        print(f"error: {run_dir} is not a run folder (no config.json)", file=sys.stderr)
+    run_dir = bench_run(args.quick, args.run)
+    if run_dir is None:
         return 2
     name = run_dir.name
 
-    with tempfile.TemporaryDirectory() as tmp:
-        runs = Path(tmp) / "runs"
-        runs.mkdir()
-        os.symlink(run_dir, runs / name)
-        proc, url = start_server(runs, log_path=Path(tmp) / "server.log")
-        try:
-            host, port = "127.0.0.1", int(url.rsplit(":", 1)[1])
-            pngs = face_pngs(64)
-            body, ctype = multipart([(f"f{i}.png", b) for i, b in enumerate(pngs)])
+    with served_run(run_dir) as srv:
+        host, port = srv.host, srv.port
+        pngs = face_pngs(64)
+        body, ctype = multipart([(f"f{i}.png", b) for i, b in enumerate(pngs)])
 
-            async def go():
-                c = await Conn(host, port).open()
-                status, _, resp = await c.request("POST", f"/api/runs/{name}/encode", *multipart([("a.png", pngs[0])]))
-                await c.close()
-                assert status == 200, resp[:300]
-                latent = [x for k in ("zv", "za", "zz") for x in json.loads(resp)["faces"][0][k]]
-                await _edit_load(host, port, name, latent, 1, 0, count=30)  # warm-up
-                res = {}
-                lat1, wall1, err1 = await _edit_load(host, port, name, latent, 1, 0, count=100 if args.quick else 1000)
-                res[1] = (lat1, len(lat1) / wall1, err1)
-                for k in (8, 16):
-                    lat, wall, err = await _edit_load(host, port, name, latent, k, seconds)
-                    res[k] = (lat, len(lat) / wall, err)
-                enc1, e1 = await _encode_load(host, port, name, body, ctype, 64, 1, seconds)
-                enc2, e2 = await _encode_load(host, port, name, body, ctype, 64, 2, seconds)
-                return res, (enc1, e1), (enc2, e2)
+        async def go():
+            c = await Conn(host, port).open()
+            status, _, resp = await c.request("POST", f"/api/runs/{name}/encode", *multipart([("a.png", pngs[0])]))
+            await c.close()
+            assert status == 200, resp[:300]
+            latent = [x for k in ("zv", "za", "zz") for x in json.loads(resp)["faces"][0][k]]
+            await _edit_load(host, port, name, latent, 1, 0, count=30)  # warm-up
+            res = {}
+            lat1, wall1, err1 = await _edit_load(host, port, name, latent, 1, 0, count=100 if args.quick else 1000)
+            res[1] = (lat1, len(lat1) / wall1, err1)
+            for k in (8, 16):
+                lat, wall, err = await _edit_load(host, port, name, latent, k, seconds)
+                res[k] = (lat, len(lat) / wall, err)
+            enc1, e1 = await _encode_load(host, port, name, body, ctype, 64, 1, seconds)
+            enc2, e2 = await _encode_load(host, port, name, body, ctype, 64, 2, seconds)
+            return res, (enc1, e1), (enc2, e2)
 
-            res, (enc1, e1), (enc2, e2) = asyncio.run(go())
-        finally:
-            stop_server(proc)
+        res, (enc1, e1), (enc2, e2) = asyncio.run(go())
 
     # The floor, measured after the server has stopped: torch in this process would otherwise hold its own OpenMP
     # threads on the cores the server needs.

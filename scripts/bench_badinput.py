@@ -19,14 +19,13 @@ import json
 import os
 import struct
 import sys
-import tempfile
 import zlib
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from scripts._serve import Conn, start_server, stop_server
+from scripts._serve import Conn, bench_run, served_run
 
 
 def _png_bytes(img: Image.Image, **kw) -> bytes:
@@ -175,11 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--run", type=Path, help="run folder to serve (default runs/levasa, trained if missing)")
     p.add_argument("--rounds", type=int, help="times the corpus is sent (default 3; quick 1)")
     args = p.parse_args(argv)
-    from scripts.bench_api import ensure_bench_run
-
-    run_dir = ensure_bench_run(args.quick, args.run).resolve()
-    if not (run_dir / "config.json").is_file():
-        print(f"error: {run_dir} is not a run folder (no config.json)", file=sys.stderr)
+    run_dir = bench_run(args.quick, args.run)
+    if run_dir is None:
         return 2
     rounds = args.rounds or (1 if args.quick else 3)
     cfg = json.loads((run_dir / "config.json").read_text())["model"]
@@ -187,61 +183,54 @@ def main(argv: list[str] | None = None) -> int:
     max_batch = 16
     name = run_dir.name
 
-    with tempfile.TemporaryDirectory() as tmp:
-        runs = Path(tmp) / "runs"
-        runs.mkdir()
-        os.symlink(run_dir, runs / name)
-        proc, url = start_server(runs, env={"LEVASA_MAX_BATCH": str(max_batch), "TMPDIR": tmp},
-                                 log_path=Path(tmp) / "server.log")
-        host, port = "127.0.0.1", int(url.rsplit(":", 1)[1])
+    with served_run(run_dir, env={"LEVASA_MAX_BATCH": str(max_batch)}, tmpdir_env=True) as srv:
+        host, port, proc = srv.host, srv.port, srv.proc
         cases = hostile_cases(name, latent_dim, max_batch)
         odd = odd_images()
         results: list[tuple[str, int, str]] = []
         odd_results: list[tuple[str, int, str]] = []
-        try:
-            async def go():
-                rss = []
-                for r in range(rounds):
-                    for label, method, path, body, ctype, extra in cases:
-                        c = await Conn(host, port).open()
-                        try:
-                            status, resp = await _send(c, method, path, body, ctype, extra)
-                        except (TimeoutError, ConnectionError, asyncio.IncompleteReadError) as e:
-                            status, resp = 0, str(e).encode()
-                        finally:
-                            await c.close()
-                        try:
-                            detail = json.loads(resp).get("detail", "")
-                        except (ValueError, AttributeError):
-                            detail = ""
-                        if r == 0:
-                            results.append((label, status, detail if isinstance(detail, str) else json.dumps(detail)))
-                    for label, data, size in odd:
-                        c = await Conn(host, port).open()
-                        body, ctype = _multipart([(label.replace(" ", "_"), data, "application/octet-stream")])
-                        status, _, resp = await c.request("POST", f"/api/runs/{name}/encode", body, ctype)
-                        await c.close()
-                        note = ""
-                        if status == 200:
-                            faces = json.loads(resp)["faces"]
-                            got = tuple(faces[0]["image_size"])
-                            note = f"{len(faces)} face, image_size {got[0]}x{got[1]}"
-                            if len(faces) != 1 or (size and got != size):
-                                status, note = -1, f"wrong answer: {note}, expected {size}"
-                        else:
-                            note = resp.decode(errors="replace")[:160]
-                        if r == 0:
-                            odd_results.append((label, status, note))
-                    rss.append(_rss_mib(proc.pid))
-                c = await Conn(host, port).open()
-                alive, _, _ = await c.request("GET", "/api/health")
-                await c.close()
-                return rss, alive
 
-            rss, alive = asyncio.run(go())
-            uploads_left = [f for f in os.listdir(tmp) if f not in ("runs", "server.log")]
-        finally:
-            stop_server(proc)
+        async def go():
+            rss = []
+            for r in range(rounds):
+                for label, method, path, body, ctype, extra in cases:
+                    c = await Conn(host, port).open()
+                    try:
+                        status, resp = await _send(c, method, path, body, ctype, extra)
+                    except (TimeoutError, ConnectionError, asyncio.IncompleteReadError) as e:
+                        status, resp = 0, str(e).encode()
+                    finally:
+                        await c.close()
+                    try:
+                        detail = json.loads(resp).get("detail", "")
+                    except (ValueError, AttributeError):
+                        detail = ""
+                    if r == 0:
+                        results.append((label, status, detail if isinstance(detail, str) else json.dumps(detail)))
+                for label, data, size in odd:
+                    c = await Conn(host, port).open()
+                    body, ctype = _multipart([(label.replace(" ", "_"), data, "application/octet-stream")])
+                    status, _, resp = await c.request("POST", f"/api/runs/{name}/encode", body, ctype)
+                    await c.close()
+                    note = ""
+                    if status == 200:
+                        faces = json.loads(resp)["faces"]
+                        got = tuple(faces[0]["image_size"])
+                        note = f"{len(faces)} face, image_size {got[0]}x{got[1]}"
+                        if len(faces) != 1 or (size and got != size):
+                            status, note = -1, f"wrong answer: {note}, expected {size}"
+                    else:
+                        note = resp.decode(errors="replace")[:160]
+                    if r == 0:
+                        odd_results.append((label, status, note))
+                rss.append(_rss_mib(proc.pid))
+            c = await Conn(host, port).open()
+            alive, _, _ = await c.request("GET", "/api/health")
+            await c.close()
+            return rss, alive
+
+        rss, alive = asyncio.run(go())
+        uploads_left = [f for f in os.listdir(srv.tmp) if f not in ("runs", "server.log")]
 
     w = max(len(label) for label, *_ in results + odd_results)
     print(f"hostile requests ({len(results)}), each must be a 4xx with a detail:")

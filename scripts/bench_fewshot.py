@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     from scripts import fewshot
-    from scripts.bench_api import ensure_bench_run
+    from scripts._serve import ensure_bench_run
 
     run = ensure_bench_run(args.quick, args.run)
     fractions = "0.2,0.06" if args.quick else "0.5,0.2,0.06,0.02"

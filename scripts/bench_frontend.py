@@ -36,7 +36,7 @@ def build_site(quick: bool, base: Path | None = None, n: int | None = None, out:
     from models.checkpoint import load_run
     from models.evaluation import prepare_serving
     from models.synthetic import generate
-    from scripts.bench_api import ensure_bench_run
+    from scripts._serve import ensure_bench_run
 
     n = n or (2000 if quick else 30000)
     base = ensure_bench_run(quick, base)

@@ -12,14 +12,12 @@ guard), so the generated bodies reach the handlers. Figures: fuzz_cases (request
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
-from scripts._serve import start_server, stop_server
+from scripts._serve import bench_run, served_run
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,11 +30,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import schemathesis
 
-    from scripts.bench_api import ensure_bench_run
-
-    run_dir = ensure_bench_run(args.quick, args.run).resolve()
-    if not (run_dir / "config.json").is_file():
-        print(f"error: {run_dir} is not a run folder (no config.json)", file=sys.stderr)
+    run_dir = bench_run(args.quick, args.run)
+    if run_dir is None:
         return 2
     per_op = args.examples or (8 if args.quick else 100)
     name = run_dir.name
@@ -44,20 +39,11 @@ def main(argv: list[str] | None = None) -> int:
     failures: list[str] = []
     per_operation: dict[str, int] = {}
 
-    with tempfile.TemporaryDirectory() as tmp:
-        runs = Path(tmp) / "runs"
-        runs.mkdir()
-        os.symlink(run_dir, runs / name)
-        proc, url = start_server(runs, env={"LEVASA_MAX_BATCH": "8", "LEVASA_MAX_GRID": "9"},
-                                 log_path=Path(tmp) / "server.log")
+    with served_run(run_dir, env={"LEVASA_MAX_BATCH": "8", "LEVASA_MAX_GRID": "9"}) as srv:
         t0 = time.perf_counter()
-        try:
-            schema = schemathesis.openapi.from_url(url + "/openapi.json")
-            for result in schema.get_all_operations():
-                _fuzz_operation(result.ok(), name, url, per_op, args.seed, statuses, failures, per_operation)
-
-        finally:
-            stop_server(proc)
+        schema = schemathesis.openapi.from_url(srv.url + "/openapi.json")
+        for result in schema.get_all_operations():
+            _fuzz_operation(result.ok(), name, srv.url, per_op, args.seed, statuses, failures, per_operation)
         secs = time.perf_counter() - t0
 
     n = sum(statuses.values())

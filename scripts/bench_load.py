@@ -14,16 +14,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from scripts._serve import Conn, start_server, stop_server
+from scripts._serve import Conn, bench_run, served_run
 
 
 def _rss_mib(pid: int) -> float:
@@ -72,11 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--clients", type=int, help="concurrent clients (default 32; quick 8)")
     p.add_argument("--seconds", type=float, help="duration (default 60; quick 5)")
     args = p.parse_args(argv)
-    from scripts.bench_api import ensure_bench_run, face_pngs, multipart
+    from scripts.bench_api import face_pngs, multipart
 
-    run_dir = ensure_bench_run(args.quick, args.run).resolve()
-    if not (run_dir / "latents.npz").is_file():
-        print(f"error: {run_dir} has no latents.npz (python -m scripts.export {run_dir})", file=sys.stderr)
+    run_dir = bench_run(args.quick, args.run, need="latents.npz")
+    if run_dir is None:
         return 2
     clients = args.clients or (8 if args.quick else 32)
     seconds = args.seconds or (5.0 if args.quick else 60.0)
@@ -88,38 +85,32 @@ def main(argv: list[str] | None = None) -> int:
         n_samples = len(z["ids"])
     png_body = multipart([("face.png", face_pngs(1)[0])])
 
-    with tempfile.TemporaryDirectory() as tmp:
-        runs = Path(tmp) / "runs"
-        runs.mkdir()
-        os.symlink(run_dir, runs / name)
-        proc, url = start_server(runs, log_path=Path(tmp) / "server.log")
-        host, port = "127.0.0.1", int(url.rsplit(":", 1)[1])
-        try:
-            async def go():
-                c = await Conn(host, port).open()
-                status, _, resp = await c.request("POST", f"/api/runs/{name}/encode", *png_body)
-                await c.close()
-                assert status == 200, resp[:300]
-                latent = [x for k in ("zv", "za", "zz") for x in json.loads(resp)["faces"][0][k]]
-                warm_lat: dict[str, list[float]] = {}
-                await asyncio.gather(*(_client(k, host, port, name, latent, png_body, n_samples,
-                                               time.perf_counter() + min(3.0, seconds / 4), warm_lat, [])
-                                       for k in range(clients)))
-                rss0 = _rss_mib(proc.pid)
-                lat: dict[str, list[float]] = {}
-                errors: list[str] = []
-                t0 = time.perf_counter()
-                await asyncio.gather(*(_client(k, host, port, name, latent, png_body, n_samples, t0 + seconds, lat,
-                                               errors) for k in range(clients)))
-                wall = time.perf_counter() - t0
-                c = await Conn(host, port).open()
-                alive, _, _ = await c.request("GET", "/api/health")
-                await c.close()
-                return lat, errors, wall, rss0, _rss_mib(proc.pid), alive
+    with served_run(run_dir) as srv:
+        host, port, proc = srv.host, srv.port, srv.proc
 
-            lat, errors, wall, rss0, rss1, alive = asyncio.run(go())
-        finally:
-            stop_server(proc)
+        async def go():
+            c = await Conn(host, port).open()
+            status, _, resp = await c.request("POST", f"/api/runs/{name}/encode", *png_body)
+            await c.close()
+            assert status == 200, resp[:300]
+            latent = [x for k in ("zv", "za", "zz") for x in json.loads(resp)["faces"][0][k]]
+            warm_lat: dict[str, list[float]] = {}
+            await asyncio.gather(*(_client(k, host, port, name, latent, png_body, n_samples,
+                                           time.perf_counter() + min(3.0, seconds / 4), warm_lat, [])
+                                   for k in range(clients)))
+            rss0 = _rss_mib(proc.pid)
+            lat: dict[str, list[float]] = {}
+            errors: list[str] = []
+            t0 = time.perf_counter()
+            await asyncio.gather(*(_client(k, host, port, name, latent, png_body, n_samples, t0 + seconds, lat,
+                                           errors) for k in range(clients)))
+            wall = time.perf_counter() - t0
+            c = await Conn(host, port).open()
+            alive, _, _ = await c.request("GET", "/api/health")
+            await c.close()
+            return lat, errors, wall, rss0, _rss_mib(proc.pid), alive
+
+        lat, errors, wall, rss0, rss1, alive = asyncio.run(go())
 
     allv = [x for v in lat.values() for x in v]
     n = len(allv)
