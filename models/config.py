@@ -34,6 +34,8 @@ class ModelConfig:
     align_weight: float = 0.3  # the reference's 0.3 x alignment (MSE or CE of the VA heads)
     edit_weight: float = 0.0  # edit consistency (LeVAsa only): decoded edits must read back as their targets
     edit_fraction: float = 0.5  # share of each batch edited for that term (its cost grows with it)
+    edit_local: bool = False  # edit term: read back the expression box only, and hold the rest to the unedited face
+    edit_start: float = 0.0  # share of the training steps before the edit term ramps in (over the next 10%)
     relational: str = "none"  # LeVAsa: pull the batch's latent similarities to its VA similarities (models.vae)
     relational_weight: float = 1.0  # weight of the relational term
     head_grad: bool = True  # LeVAsa: the heads shape z_v / z_a; False: they read a detached latent (a readout)
@@ -48,6 +50,8 @@ class ModelConfig:
             raise ConfigError("relational and head_grad are LeVAsa options; a vanilla model aligns nothing")
         if not self.head_grad and self.relational == "none":
             raise ConfigError("head_grad false leaves nothing aligning the latent; add relational cosine or distance")
+        if not 0.0 <= self.edit_start < 1.0:
+            raise ConfigError(f"edit_start must be in [0, 1), got {self.edit_start}")
         for name in ("zv_dim", "za_dim", "zz_dim"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")

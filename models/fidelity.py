@@ -19,19 +19,13 @@ import torch
 from models.editing import edit_latent
 from models.metrics import va_metrics
 from models.regressor import VARegressor, judge
-from models.vae import VAE
+from models.vae import VAE, expression_box
 
 # Targets: a 5 x 5 grid over [-0.8, 0.8]^2 kept inside the unit disk (21 points), the same for every run.
 _G = np.linspace(-0.8, 0.8, 5)
 TARGETS = np.array([(v, a) for a in _G[::-1] for v in _G if v * v + a * a <= 0.8**2 + 1e-9], np.float32)
-# The expression box on a 64 px face (rows, cols): eyes, brows, nose and mouth; the rest is identity and background.
-EXPR_ROWS, EXPR_COLS = slice(14, 58), slice(12, 52)
-
-
 def _outside_mask() -> torch.Tensor:
-    m = torch.ones(64, 64, dtype=torch.bool)
-    m[EXPR_ROWS, EXPR_COLS] = False
-    return m
+    return ~expression_box()
 
 
 @torch.no_grad()

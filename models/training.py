@@ -129,6 +129,13 @@ def lr_at(step: int, total: int, peak: float, warmup: float) -> float:
     return peak * (0.001 + 0.999 * 0.5 * (1 + math.cos(math.pi * t)))
 
 
+def edit_ramp(step: int, total: int, start: float) -> float:
+    """Scale of the edit term: 0 before ``start`` of the steps, then a linear ramp to 1 over the next 10%."""
+    if start <= 0:
+        return 1.0
+    return min(1.0, max(0.0, (step / max(1, total) - start) / 0.1))
+
+
 @dataclass
 class TrainData:
     images: torch.Tensor  # (N, 3, 64, 64) uint8, on the training device
@@ -311,6 +318,7 @@ def train_run(
         else:
             order = train_idx[np.random.default_rng([train_cfg.seed, epoch]).permutation(len(train_idx))]
         sums: dict[str, float] = {}
+        counts: dict[str, int] = {}  # per term: the edit term is only computed once it has ramped in
         n_steps = 0
         if progress:
             from tqdm import tqdm
@@ -338,16 +346,19 @@ def train_run(
             for g in opt.param_groups:
                 g["lr"] = lr_at(state["step"], total_steps, train_cfg.lr, train_cfg.warmup)
             with autocast(device, precision):
-                terms = model.loss(x, va, out=net(x))  # through the DDP wrapper: its hooks average the gradients
+                # through the DDP wrapper: its hooks average the gradients
+                terms = model.loss(x, va, out=net(x), edit_scale=edit_ramp(state["step"], total_steps,
+                                                                            model_cfg.edit_start))
             opt.zero_grad(set_to_none=True)
             terms["loss"].backward()
             opt.step()
             state["step"] += 1
             state["images"] += x.shape[0] * world
             n_steps += 1
-            for k in ("loss", "recon", "kl", "align", "relational", "edit"):
+            for k in ("loss", "recon", "kl", "align", "relational", "edit", "edit_keep"):
                 if k in terms:
                     sums[k] = sums.get(k, 0.0) + float(terms[k].detach())
+                    counts[k] = counts.get(k, 0) + 1
             if not math.isfinite(sums["loss"]):
                 raise FloatingPointError(
                     f"loss became {sums['loss']} at step {state['step']}; terms: "
@@ -357,9 +368,9 @@ def train_run(
             if bar is not None:
                 bar.update(1)
                 if b % 10 == 0:
-                    bar.set_postfix({k: f"{v / n_steps:.4f}" for k, v in sums.items()}, refresh=False)
+                    bar.set_postfix({k: f"{v / counts[k]:.4f}" for k, v in sums.items()}, refresh=False)
             if train_cfg.eval_every and state["step"] % train_cfg.eval_every == 0:
-                stop = run_eval({k: v / n_steps for k, v in sums.items()})
+                stop = run_eval({k: v / counts[k] for k, v in sums.items()})
                 if stop:
                     break
         if bar is not None:
@@ -367,7 +378,7 @@ def train_run(
         if stop:
             break
         state["epoch"] = epoch + 1
-        losses = {k: v / max(1, n_steps) for k, v in sums.items()}
+        losses = {k: v / counts[k] for k, v in sums.items()}
         if world > 1:  # the epoch's losses averaged over the processes; rank 0 scores and saves, the others wait
             t = torch.tensor([losses[k] for k in sorted(losses)], dtype=torch.float64)
             torch.distributed.all_reduce(t)

@@ -23,6 +23,11 @@ Loss normalisation (kept from the reference so its weights mean the same thing):
           re-encoded by a frozen copy of the encoder and heads (eval mode, no gradient to their weights); the MSE of
           the read-back VA against the targets, summed over the axes. Only the decoder learns from it: it is taught to
           render what z_v and z_a say.
+          With ``edit_local`` the read-back sees the edited face only inside the expression box (eyes, brows, nose,
+          mouth) and the unedited decode around it, and the pixels outside the box are held to the unedited decode
+          (``edit_keep``, a pixel MSE weighted 1 like the reconstruction). Without it the decoder learned to tell its
+          own encoder the target through the whole image (background and hair shifting with VA), which cost
+          reconstruction outside the box: 0.0128 against vanilla's 0.0078 on synthetic faces.
   relational = (LeVAsa, ``relational`` cosine or distance) the batch's label-similarity matrix and latent-similarity
           matrix pulled together: RMSE over the off-diagonal pairs, on the latent means.
           cosine:   cos((v_i, a_i), (v_j, a_j)) against cos([z_v, z_a]_i, [z_v, z_a]_j), the form of the relational
@@ -169,8 +174,10 @@ class VAE(nn.Module):
         va, logits = self.heads(z if self.cfg.kind == "levasa" and self.cfg.head_grad else z.detach())
         return VAEOutput(self.decode(z), mu, logvar, z, va, logits)
 
-    def loss(self, x: torch.Tensor, va_target: torch.Tensor, out: VAEOutput | None = None) -> dict[str, torch.Tensor]:
-        """Named loss terms; ``loss`` is the weighted total that training minimises."""
+    def loss(self, x: torch.Tensor, va_target: torch.Tensor, out: VAEOutput | None = None,
+             edit_scale: float = 1.0) -> dict[str, torch.Tensor]:
+        """Named loss terms; ``loss`` is the weighted total that training minimises. ``edit_scale`` (0..1) scales the
+        edit term (training ramps it in late, ModelConfig.edit_start); at 0 the term is not computed."""
         assert va_target.shape == (x.shape[0], 2), f"va_target must be (B, 2), got {tuple(va_target.shape)}"
         out = self(x) if out is None else out
         c = self.cfg
@@ -193,9 +200,11 @@ class VAE(nn.Module):
             zv, za, _ = self.split(out.mu.float())
             terms["relational"] = relational_loss(zv, za, va_target.float(), c.relational)
             total = total + c.relational_weight * terms["relational"]
-        if c.kind == "levasa" and c.edit_weight > 0:
+        if c.kind == "levasa" and c.edit_weight > 0 and edit_scale > 0:
             terms.update(self._edit_terms(out))
-            total = total + c.edit_weight * terms["edit"]
+            total = total + edit_scale * c.edit_weight * terms["edit"]
+            if "edit_keep" in terms:  # a pixel MSE, weighted as the reconstruction's
+                total = total + edit_scale * terms["edit_keep"]
         return {"loss": total, **terms}
 
     def _edit_terms(self, out: VAEOutput) -> dict[str, torch.Tensor]:
@@ -213,12 +222,26 @@ class VAE(nn.Module):
             faces = self.decoder(z_edit)
         finally:
             self.decoder.train(was)
+        keep = None
+        if self.cfg.edit_local:
+            with torch.no_grad():
+                self.decoder.eval()
+                try:
+                    base = self.decoder(mu)  # the unedited face, rendered the same way
+                finally:
+                    self.decoder.train(was)
+            box = expression_box(faces.device)
+            keep = (faces - base).pow(2).mean(1)[:, ~box].mean()  # pixels outside the box must not move
+            faces = torch.where(box, faces, base)  # the read-back sees the edit only where expressions live
         mu_back = _frozen(self.encoder, faces)[0]
         zv, za, _ = self.split(mu_back)
         va_back = torch.stack([_frozen(self.head_v, zv)[0], _frozen(self.head_a, za)[0]], 1)
         edit_v = F.mse_loss(va_back[:, 0].float(), target[:, 0])
         edit_a = F.mse_loss(va_back[:, 1].float(), target[:, 1])
-        return {"edit": edit_v + edit_a, "edit_v": edit_v, "edit_a": edit_a}
+        terms = {"edit": edit_v + edit_a, "edit_v": edit_v, "edit_a": edit_a}
+        if keep is not None:
+            terms["edit_keep"] = keep
+        return terms
 
     @torch.no_grad()
     def sample(self, n: int, device: torch.device | str = "cpu") -> torch.Tensor:
@@ -253,6 +276,18 @@ def _frozen(module: nn.Module, *args):
         return torch.func.functional_call(module, {**params, **dict(module.named_buffers())}, args)
     finally:
         module.train(was)
+
+
+# The expression box on a 64 px face (rows, cols): eyes, brows, nose and mouth; outside it are identity and background.
+# Faces are centred crops (the synthetic renderer, FER2013, AffectNet's boxes), so one fixed box serves them all.
+EXPR_ROWS, EXPR_COLS = slice(14, 58), slice(12, 52)
+
+
+def expression_box(device: torch.device | str = "cpu") -> torch.Tensor:
+    """(64, 64) bool, True inside the expression box."""
+    m = torch.zeros(64, 64, dtype=torch.bool, device=device)
+    m[EXPR_ROWS, EXPR_COLS] = True
+    return m
 
 
 def discretize(va: torch.Tensor) -> torch.Tensor:

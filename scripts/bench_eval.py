@@ -4,6 +4,7 @@
     python -m scripts.bench_eval --quick    # CI: 2,000 synthetic faces, 2 epochs, a quick evaluation; no FER2013
     python -m scripts.bench_eval --no-synth # FER2013 only (two 12-epoch runs: about an hour on 2 CPU cores)
     python -m scripts.bench_eval --relational  # the relational loss against the heads (synthetic, runs-relational/)
+    python -m scripts.bench_eval --relational-fer  # the same comparison on FER2013 (four 6-epoch runs, ~2 h on 2 cores)
 
 A run is reused when its saved config matches its recipe (so a second call only evaluates); otherwise it is trained
 again. FER2013 gets VA by annotation transfer (AffectNet ellipses, seed 0), trains on the Training split and is scored
@@ -17,7 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from scripts.demo import DEMO_RUNS
+from scripts.demo import DEMO_RUNS, LEVASA_EDIT
 
 FER_SRC = Path("../shared/data/fer2013")
 FER_DATA = Path("data/fer2013_va")
@@ -26,13 +27,19 @@ FER_DATA = Path("data/fer2013_va")
 FER_TRAIN = {"epochs": 12, "split_column": "split", "affine": 1.0}
 RECIPES = {
     "synth": {"levasa": DEMO_RUNS["levasa"], "vanilla": DEMO_RUNS["vanilla"]},
-    "fer2013": {"fer-levasa": {"kind": "levasa", "edit_weight": 0.1}, "fer-vanilla": {"kind": "vanilla"}},
+    "fer2013": {"fer-levasa": {"kind": "levasa", **LEVASA_EDIT}, "fer-vanilla": {"kind": "vanilla"}},
     # Issue 6: the relational alignment term against the heads, on the synthetic faces, same budget (no edit term).
     "relational": {"levasa-heads": {"kind": "levasa"},
                    "rel-cosine": {"kind": "levasa", "relational": "cosine", "head_grad": False},
                    "rel-distance": {"kind": "levasa", "relational": "distance", "head_grad": False},
                    "heads+rel-distance": {"kind": "levasa", "relational": "distance"}},
+    # ... and on FER2013, 6 epochs each (the budget of four runs; the headline FER runs above train 12), no edit term.
+    "relational-fer": {"fer-vanilla-6ep": {"kind": "vanilla"},
+                       "fer-heads-6ep": {"kind": "levasa"},
+                       "fer-rel-distance-6ep": {"kind": "levasa", "relational": "distance", "head_grad": False},
+                       "fer-rel-cosine-6ep": {"kind": "levasa", "relational": "cosine", "head_grad": False}},
 }
+FER_RELATIONAL_TRAIN = {**FER_TRAIN, "epochs": 6}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,7 +49,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-synth", action="store_true", help="skip the synthetic runs (FER2013 only)")
     p.add_argument("--relational", action="store_true", help="only the relational-loss comparison on synthetic "
                    "faces (four 3-epoch runs, reports/relational)")
+    p.add_argument("--relational-fer", action="store_true", help="only the relational-loss comparison on FER2013 "
+                   "(four 6-epoch runs in runs-relational/, reports/relational-fer)")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads per training run (0: one per core)")
     args = p.parse_args(argv)
+    if args.relational_fer:
+        from scripts.demo import ensure_run
+
+        if not _fer_data():
+            return 2
+        group = RECIPES["relational-fer"]
+        for name, model in group.items():
+            ensure_run(name, model, runs=Path("runs-relational"), data=FER_DATA,
+                       train={**FER_RELATIONAL_TRAIN, "threads": args.threads})
+        return _evaluate([Path("runs-relational") / n for n in group], Path("reports/relational-fer"), ["--no-tsne"])
     if args.relational:
         from scripts.demo import DATA, ensure_run, ensure_synthetic
 
@@ -71,17 +91,24 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.quick or args.no_fer:
         return rc
+    if not _fer_data():
+        return rc
+    for name, model in RECIPES["fer2013"].items():
+        ensure_run(name, model, runs=runs, data=FER_DATA, train=FER_TRAIN)
+    return rc or _evaluate([runs / n for n in RECIPES["fer2013"]], Path("reports/fer2013"), [])
+
+
+def _fer_data() -> bool:
+    """FER2013 with VA transferred from the AffectNet ellipses (made once); False when the source is not here."""
     if not (FER_SRC / "labels.csv").is_file():
         print(f"\n{FER_SRC} not found: FER2013 figures skipped", flush=True)
-        return rc
+        return False
     if not (FER_DATA / "labels.csv").is_file():
         from models.transfer import affectnet_ellipses, transfer_labels
 
         transfer_labels(FER_SRC / "labels.csv", FER_DATA, affectnet_ellipses(), seed=0, images_dir=FER_SRC / "images",
                         join_csv=FER_SRC / "meta.csv")
-    for name, model in RECIPES["fer2013"].items():
-        ensure_run(name, model, runs=runs, data=FER_DATA, train=FER_TRAIN)
-    return rc or _evaluate([runs / n for n in RECIPES["fer2013"]], Path("reports/fer2013"), [])
+    return True
 
 
 def _evaluate(run_dirs: list[Path], out: Path, extra: list[str]) -> int:

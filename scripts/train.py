@@ -44,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--kl-weight", type=float, help=f"KL weight (default {M.kl_weight})")
     g.add_argument("--align-weight", type=float, help=f"alignment weight (default {M.align_weight})")
     g.add_argument("--edit-weight", type=float, help=f"edit-consistency weight, LeVAsa (default {M.edit_weight})")
+    g.add_argument("--edit-local", action="store_true", default=None,
+                   help="edit term judges the expression box only and holds the rest of the face still (models.vae)")
+    g.add_argument("--edit-start", type=float, help="share of the steps before the edit term ramps in (default 0)")
     g.add_argument("--relational", choices=RELATIONAL_FORMS, help="relational alignment of the latent, LeVAsa: cosine "
                    f"(the original paper's) or distance (keeps VA magnitude) (default {M.relational})")
     g.add_argument("--relational-weight", type=float, help=f"relational term weight (default {M.relational_weight})")
@@ -71,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 _MODEL_FLAGS = ("kind", "label_mode", "zv_dim", "za_dim", "zz_dim", "kl_weight", "align_weight", "edit_weight",
-                "relational", "relational_weight", "head_grad")
+                "edit_local", "edit_start", "relational", "relational_weight", "head_grad")
 _TRAIN_FLAGS = (
     "epochs",
     "batch_size",

@@ -10,6 +10,7 @@ import sys
 import time
 
 import numpy as np
+import pytest
 import torch
 
 from models import checkpoint as ck
@@ -62,6 +63,24 @@ def test_script_trains_relational_alone_and_refuses_it_for_vanilla(synth_dir, tm
     r = _train("--data", str(synth_dir), "--runs", str(tmp_path), "--name", "v", "--model", "vanilla",
                "--relational", "cosine", "--epochs", "1")
     assert r.returncode == 2 and "LeVAsa options" in r.stderr
+
+
+def test_edit_term_ramps_in_after_edit_start(synth_dir, tmp_path):
+    from models.training import edit_ramp
+
+    assert edit_ramp(0, 100, 0.0) == 1.0
+    got = [edit_ramp(s, 100, 0.5) for s in (0, 49, 50, 55, 60, 99)]
+    assert got == pytest.approx([0.0, 0.0, 0.0, 0.5, 1.0, 1.0])
+    r = _train("--data", str(synth_dir), "--runs", str(tmp_path), "--name", "late", "--epochs", "2",
+               "--batch-size", "32", "--threads", "1", "--quiet", "--edit-weight", "0.1", "--edit-local",
+               "--edit-start", "0.5")
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(x) for x in (tmp_path / "late" / ck.METRICS).read_text().splitlines()]
+    assert "edit" not in rows[0]["train"] and "edit_keep" not in rows[0]["train"]  # epoch 1: not yet
+    assert rows[1]["train"]["edit"] > 0 and rows[1]["train"]["edit_keep"] >= 0  # epoch 2: on
+    assert json.loads((tmp_path / "late" / ck.CONFIG).read_text())["model"]["edit_start"] == 0.5
+    bad = _train("--data", str(synth_dir), "--runs", str(tmp_path), "--name", "bad", "--edit-start", "1.5")
+    assert bad.returncode == 2 and "edit_start must be in [0, 1)" in bad.stderr
 
 
 def test_killed_run_resumes_and_matches_an_uninterrupted_one(synth_dir, tmp_path):

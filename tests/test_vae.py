@@ -127,6 +127,32 @@ def test_edit_consistency_trains_the_decoder_only():
     assert "edit" not in VAE(ModelConfig(kind="vanilla", edit_weight=1.0)).loss(x, va)
 
 
+def test_local_edit_reads_back_the_expression_box_only_and_holds_the_rest_still():
+    from models.vae import expression_box
+
+    torch.manual_seed(0)
+    model = VAE(ModelConfig(edit_weight=1.0, edit_local=True))
+    x, va = _batch(8)
+    seen = []
+    model.encoder.register_forward_pre_hook(lambda m, args: seen.append(args[0].detach().clone()))
+    out = model(x)
+    terms = model.loss(x, va, out=out)
+    assert {"edit", "edit_keep"} <= set(terms) and float(terms["edit_keep"].detach()) >= 0
+    # seen: [the batch itself, the read-back input]; outside the box the read-back sees the unedited decode
+    readback = seen[-1]
+    model.decoder.eval()
+    with torch.no_grad():
+        base = model.decoder(out.mu[: readback.shape[0]].detach().float())
+    box = expression_box()
+    assert torch.allclose(readback[..., ~box], base[..., ~box], atol=1e-5)
+    assert (readback - base)[..., box].abs().max() > 1e-5  # the edit shows inside (a little: untrained weights)
+    model.decoder.train()
+    (terms["edit"] + terms["edit_keep"]).backward()
+    assert all(p.grad is None for p in model.encoder.parameters())
+    assert sum(p.grad.abs().sum() for p in model.decoder.parameters() if p.grad is not None) > 0
+    assert "edit_keep" not in VAE(ModelConfig(edit_weight=1.0)).loss(x, va)
+
+
 # --- relational alignment ---------------------------------------------------------------------------------------------
 def test_relational_distance_is_zero_when_latent_distances_equal_va_distances():
     from models.vae import relational_loss
