@@ -216,7 +216,11 @@ def evaluate_run(
         t0 = time.perf_counter()
         fid = edit_fidelity(run.model, data.images[held], judge_net, n_faces=24 if quick else 300, seed=seed)
         strip, strip_targets = fid.get("strip"), fid.get("strip_targets")
-        metrics["edit_fidelity"] = {"split": data.heldout} | _jsonable(fid)
+        from models.regressor import judge
+
+        # how far the judge agrees with the labels of real held-out faces: the ceiling for reading edits of them
+        real = va_metrics(np.asarray(data.va)[held], judge(judge_net, data.images[held]))
+        metrics["edit_fidelity"] = {"split": data.heldout} | _jsonable(fid) | {"judge_on_real": real}
         timing["edit_fidelity"] = time.perf_counter() - t0
 
     metrics["timing_s"] = {k: round(v, 1) for k, v in timing.items()}

@@ -22,14 +22,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from models.checkpoint import load_run
     from models.evaluation import heads_vs_baselines, run_data
-    from scripts.demo import DATA, DEMO_RUNS, ensure_run, ensure_synthetic
+    from scripts.demo import DEMO_RUNS, ensure_synthetic_runs
 
     runs = args.runs or Path("bench-out/align-quick" if args.quick else "runs")
-    data = Path("bench-out/synth-quick") if args.quick else DATA
-    ensure_synthetic(data, 2000 if args.quick else 20000)
-    train = {"epochs": 2} if args.quick else None
-    for name, model in DEMO_RUNS.items():
-        ensure_run(name, model, runs=runs, data=data, train=train)
+    ensure_synthetic_runs(DEMO_RUNS, runs, args.quick, quick_epochs=2)
     loaded = [load_run(runs / name) for name in DEMO_RUNS]
     rd = run_data(loaded[0])
     res = heads_vs_baselines(loaded, rd)

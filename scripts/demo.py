@@ -75,6 +75,19 @@ def ensure_run(name: str, model: dict, runs: Path = RUNS, data: Path = DATA, tra
     return train_run(run, data, model_cfg, train_cfg)
 
 
+QUICK_DATA = Path("bench-out/synth-quick")  # the benchmarks' --quick synthetic faces (2,000)
+
+
+def ensure_synthetic_runs(recipes: dict[str, dict], runs: Path, quick: bool, quick_epochs: int = 1) -> Path:
+    """A benchmark's synthetic runs: the demo's 20,000 faces and training settings, or with ``quick`` 2,000 faces and
+    ``quick_epochs``; each recipe trained unless it exists. Returns the data folder."""
+    data = QUICK_DATA if quick else DATA
+    ensure_synthetic(data, 2000 if quick else N_FACES)
+    for name, model in recipes.items():
+        ensure_run(name, model, runs=runs, data=data, train={"epochs": quick_epochs} if quick else None)
+    return data
+
+
 def _recipe(cls, d: dict) -> dict | None:
     """A saved config with today's defaults filled in and runtime-only settings dropped (None if it is not valid)."""
     try:

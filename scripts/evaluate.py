@@ -184,7 +184,7 @@ def print_figures(runs, metrics: dict[str, dict], rd, quick: bool = False) -> No
             for axis, k in (("valence", "v"), ("arousal", "a")):
                 print(f"FIGURE edit_fid_synth_ccc_{k} {_z(fid['judge'][axis]['ccc']):.3f}  (independent judge on "
                       f"{fid['n_edits']} edits of {fid['n_faces']} held-out faces; own heads "
-                      f"{_z(fid['heads'][axis]['ccc']):.3f}; an edit that changes nothing: 0)")
+                      f"{_z(fid['heads'][axis]['ccc']):.3f}; an edit that changes nothing: 0{_real(fid, axis)})")
     if "fer" in dataset:
         centre = al.get("heads_vs_centre", {}).get("metrics")
         for axis, k in (("valence", "v"), ("arousal", "a")):
@@ -199,7 +199,13 @@ def print_figures(runs, metrics: dict[str, dict], rd, quick: bool = False) -> No
         if "judge" in fid:
             print(f"FIGURE edit_fid_fer_ccc_v {_z(fid['judge']['valence']['ccc']):.3f}  (independent judge on "
                   f"{fid['n_edits']} edits of {fid['n_faces']} held-out faces; own heads "
-                  f"{_z(fid['heads']['valence']['ccc']):.3f}; an edit that changes nothing: 0)")
+                  f"{_z(fid['heads']['valence']['ccc']):.3f}; an edit that changes nothing: 0{_real(fid, 'valence')})")
+
+
+def _real(fid: dict, axis: str) -> str:
+    """The judge's own agreement with the labels of real held-out faces, when the metrics have it."""
+    real = fid.get("judge_on_real")
+    return f"; the judge on real held-out faces {_z(real[axis]['ccc']):.3f}" if real else ""
 
 
 if __name__ == "__main__":

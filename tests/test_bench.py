@@ -107,3 +107,15 @@ def test_bench_load_quick_mixed_calls_without_errors_and_bounded_memory(runs_dir
     assert int(figs["load_errors"]) == 0 and float(figs["load_p99_ms"]) > 0
     assert float(figs["load_rss_growth"]) < 0.5  # the 10% target is for the full 60 s run; CI only checks sanity
     assert all(k in r.stdout for k in ("edit-sample", "encode", "projections"))
+
+
+def test_bench_edit_quick_prints_each_recipes_recon_ratio_beside_vanilla(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "scripts.bench_edit", "--quick", "--runs", str(tmp_path)],
+                       cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, (r.stdout[-2000:], r.stderr[-2000:])
+    figs = _figures(r.stdout)
+    assert set(figs) == {f"recon_ratio_{k}" for k in ("noedit", "edit", "edit_local", "edit_local_late")}
+    assert all(float(v) > 0 for v in figs.values())
+    assert "vanilla" in r.stdout and "judge" in r.stdout
+    for name in ("vanilla", "levasa-noedit", "levasa-edit", "levasa-edit-local", "levasa-edit-local-late"):
+        assert (tmp_path / name / "summary.json").is_file()
