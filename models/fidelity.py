@@ -24,10 +24,6 @@ from models.vae import VAE, expression_box
 # Targets: a 5 x 5 grid over [-0.8, 0.8]^2 kept inside the unit disk (21 points), the same for every run.
 _G = np.linspace(-0.8, 0.8, 5)
 TARGETS = np.array([(v, a) for a in _G[::-1] for v in _G if v * v + a * a <= 0.8**2 + 1e-9], np.float32)
-def _outside_mask() -> torch.Tensor:
-    return ~expression_box()
-
-
 @torch.no_grad()
 def edit_fidelity(model: VAE, images_u8: torch.Tensor, judge_net: VARegressor, n_faces: int = 300, seed: int = 0,
                   targets_per_face: int = 6, batch_size: int = 256) -> dict:
@@ -58,7 +54,7 @@ def edit_fidelity(model: VAE, images_u8: torch.Tensor, judge_net: VARegressor, n
 
     zz0 = model.split(mu)[2].float()
     zz_shift = float((torch.cat(zz_new) - zz0[face_of]).abs().mean() / zz0.std(0).mean().clamp_min(1e-6))
-    out = _outside_mask().to(dev)
+    out = ~expression_box(dev)
     diff = (faces_t - recon[face_of].float()).pow(2).mean(1)[:, out].mean()
     other = recon.float().roll(1, 0)  # another face's reconstruction: the scale of an identity change
     scale = (recon.float() - other).pow(2).mean(1)[:, out].mean()
