@@ -111,10 +111,11 @@ def drag_and_settle(browser, url: str, moves: int, trials: int) -> dict:
     settles = []
     for t in range(trials):
         ang = 2.4 * t
+        # counted before the drag: on a fast machine the last target's exact face can land before the drag returns
+        n0 = page.evaluate("window.__levasa.settles.length")
         page.mouse.down()
         for k in range(1, 9):
             page.mouse.move(*to_px(0.8 * math.cos(ang) * k / 8, 0.8 * math.sin(ang) * k / 8))
-        n0 = page.evaluate("window.__levasa.settles.length")
         page.wait_for_function(f"window.__levasa.settles.length > {n0} && document.querySelector('.editor .mode')"
                                ".textContent === 'exact'", timeout=30_000)
         settles.append(page.evaluate("window.__levasa.settles.at(-1)"))
