@@ -13,6 +13,7 @@ from dataclasses import dataclass
 MODEL_KINDS = ("vanilla", "levasa")
 RELATIONAL_FORMS = ("none", "cosine", "distance")
 LABEL_MODES = ("continuous", "discrete")
+ALIGN_LOSSES = ("mse", "ccc")
 N_DISCRETE = 21  # discrete VA labels are round(10 * x) in -10..10: 21 classes
 
 
@@ -32,6 +33,7 @@ class ModelConfig:
     hidden: tuple[int, ...] = (512, 128)  # fully connected widths between the conv stack and the latent heads
     kl_weight: float = 0.5  # the reference's 0.5 x KL (KL summed over dims / pixel count, see models.vae)
     align_weight: float = 0.3  # the reference's 0.3 x alignment (MSE or CE of the VA heads)
+    align_loss: str = "mse"  # continuous heads: "mse" (the reference's) or "ccc" (1 - the batch's CCC, per axis)
     edit_weight: float = 0.0  # edit consistency (LeVAsa only): decoded edits must read back as their targets
     edit_fraction: float = 0.5  # share of each batch edited for that term (its cost grows with it)
     edit_local: bool = False  # edit term: read back the expression box only, and hold the rest to the unedited face
@@ -46,6 +48,9 @@ class ModelConfig:
         _check_choice("kind", self.kind, MODEL_KINDS)
         _check_choice("label_mode", self.label_mode, LABEL_MODES)
         _check_choice("relational", self.relational, RELATIONAL_FORMS)
+        _check_choice("align_loss", self.align_loss, ALIGN_LOSSES)
+        if self.align_loss != "mse" and self.label_mode != "continuous":
+            raise ConfigError(f"align_loss {self.align_loss} needs continuous labels; discrete heads use cross-entropy")
         if self.kind == "vanilla" and (self.relational != "none" or not self.head_grad):
             raise ConfigError("relational and head_grad are LeVAsa options; a vanilla model aligns nothing")
         if not self.head_grad and self.relational == "none":

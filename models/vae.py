@@ -17,7 +17,10 @@ Loss normalisation (kept from the reference so its weights mean the same thing):
   kl    = sum over latent dims of KL(q(z|x) || N(0, I)), averaged over the batch, divided by the pixel count (3*64*64);
           reported per chunk (kl_v, kl_a, kl_z) and weighted by ``kl_weight`` (0.5);
   align = MSE of the heads' V and A against the labels (continuous) or the 21-way cross-entropy (discrete), summed over
-          the two axes, weighted by ``align_weight`` (0.3).
+          the two axes, weighted by ``align_weight`` (0.3). With ``align_loss`` "ccc" (continuous) each axis costs
+          1 - CCC over the batch instead, the field's training loss for VA regression: an MSE head shrinks its
+          predictions towards the mean where labels are noisy (FER2013's come from ellipse sampling), which CCC
+          charges for (arousal PCC 0.58 but CCC 0.51); the CCC loss pays for matching the labels' spread as well.
   edit  = (LeVAsa, when ``edit_weight`` > 0) edit consistency: a share of the batch (``edit_fraction``) is edited to
           random targets uniform over the unit disk (models.editing, the same move the explorer makes), decoded, and
           re-encoded by a frozen copy of the encoder and heads (eval mode, no gradient to their weights); the MSE of
@@ -185,7 +188,10 @@ class VAE(nn.Module):
         kl_dims = 0.5 * (out.mu.float().pow(2) + out.logvar.float().exp() - 1.0 - out.logvar.float()).mean(0)  # (D,)
         kl_v, kl_a, kl_z = (k.sum() / N_PIXELS for k in self.split(kl_dims[None]))
         kl = kl_v + kl_a + kl_z
-        if c.label_mode == "continuous":
+        if c.label_mode == "continuous" and c.align_loss == "ccc":
+            align_v = 1.0 - batch_ccc(out.va[:, 0].float(), va_target[:, 0].float())
+            align_a = 1.0 - batch_ccc(out.va[:, 1].float(), va_target[:, 1].float())
+        elif c.label_mode == "continuous":
             align_v = F.mse_loss(out.va[:, 0], va_target[:, 0])
             align_a = F.mse_loss(out.va[:, 1], va_target[:, 1])
         else:
@@ -247,6 +253,14 @@ class VAE(nn.Module):
     def sample(self, n: int, device: torch.device | str = "cpu") -> torch.Tensor:
         """n faces decoded from the prior."""
         return self.decode(torch.randn(n, self.cfg.latent_dim, device=device))
+
+
+def batch_ccc(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """Lin's concordance correlation of two (B,) tensors (population moments, as models.metrics.ccc); differentiable.
+    ``eps`` keeps a batch of identical predictions and labels finite."""
+    mp, mt = pred.mean(), target.mean()
+    cov = ((pred - mp) * (target - mt)).mean()
+    return 2 * cov / (pred.var(unbiased=False) + target.var(unbiased=False) + (mp - mt).pow(2) + eps)
 
 
 def relational_loss(zv: torch.Tensor, za: torch.Tensor, va: torch.Tensor, form: str) -> torch.Tensor:

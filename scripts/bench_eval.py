@@ -5,6 +5,7 @@
     python -m scripts.bench_eval --no-synth # FER2013 only (two 12-epoch runs: about an hour on 2 CPU cores)
     python -m scripts.bench_eval --relational  # the relational loss against the heads (synthetic, runs-relational/)
     python -m scripts.bench_eval --relational-fer  # the same comparison on FER2013 (four 6-epoch runs, ~2 h on 2 cores)
+    python -m scripts.bench_eval --fer-variants [NAME ...]  # FER2013 loss-balance variants against the recipe
 
 A run is reused when its saved config matches its recipe (so a second call only evaluates); otherwise it is trained
 again. FER2013 gets VA by annotation transfer (AffectNet ellipses, seed 0), trains on the Training split and is scored
@@ -38,6 +39,13 @@ RECIPES = {
                        "fer-heads-6ep": {"kind": "levasa"},
                        "fer-rel-distance-6ep": {"kind": "levasa", "relational": "distance", "head_grad": False},
                        "fer-rel-cosine-6ep": {"kind": "levasa", "relational": "cosine", "head_grad": False}},
+    # Issue 3: what the FER2013 recipe's loss balance costs and buys (12 epochs each, like the headline runs; runs/).
+    "fer-variants": {"fer-levasa-a01": {"kind": "levasa", **LEVASA_EDIT, "align_weight": 0.1},
+                     "fer-levasa-a02": {"kind": "levasa", **LEVASA_EDIT, "align_weight": 0.2},
+                     "fer-levasa-ccc005": {"kind": "levasa", **LEVASA_EDIT, "align_loss": "ccc", "align_weight": 0.005},
+                     "fer-levasa-ccc01": {"kind": "levasa", **LEVASA_EDIT, "align_loss": "ccc", "align_weight": 0.01},
+                     "fer-levasa-ccc02": {"kind": "levasa", **LEVASA_EDIT, "align_loss": "ccc", "align_weight": 0.02},
+                     "fer-levasa-ccc04": {"kind": "levasa", **LEVASA_EDIT, "align_loss": "ccc", "align_weight": 0.04}},
 }
 FER_RELATIONAL_TRAIN = {**FER_TRAIN, "epochs": 6}
 
@@ -51,8 +59,13 @@ def main(argv: list[str] | None = None) -> int:
                    "faces (four 3-epoch runs, reports/relational)")
     p.add_argument("--relational-fer", action="store_true", help="only the relational-loss comparison on FER2013 "
                    "(four 6-epoch runs in runs-relational/, reports/relational-fer)")
+    p.add_argument("--fer-variants", nargs="*", metavar="NAME", help="only the FER2013 loss-balance variants (all, "
+                   f"or those named: {', '.join(RECIPES['fer-variants'])}), evaluated beside fer-levasa and "
+                   "fer-vanilla in reports/fer2013-variants (or reports/fer2013-NAME for one)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads per training run (0: one per core)")
     args = p.parse_args(argv)
+    if args.fer_variants is not None:
+        return _fer_variants(p, args.fer_variants, args.threads)
     if args.relational_fer:
         from scripts.demo import ensure_run
 
@@ -96,6 +109,23 @@ def main(argv: list[str] | None = None) -> int:
     for name, model in RECIPES["fer2013"].items():
         ensure_run(name, model, runs=runs, data=FER_DATA, train=FER_TRAIN)
     return rc or _evaluate([runs / n for n in RECIPES["fer2013"]], Path("reports/fer2013"), [])
+
+
+def _fer_variants(p: argparse.ArgumentParser, names: list[str], threads: int) -> int:
+    from scripts.demo import ensure_run
+
+    group = RECIPES["fer-variants"]
+    unknown = [n for n in names if n not in group]
+    if unknown:
+        p.error(f"unknown FER2013 variant {', '.join(unknown)}; choose from {', '.join(group)}")
+    if not _fer_data():
+        return 2
+    names = names or list(group)
+    for name in ["fer-vanilla", "fer-levasa", *names]:
+        model = group.get(name) or RECIPES["fer2013"][name]
+        ensure_run(name, model, runs=Path("runs"), data=FER_DATA, train={**FER_TRAIN, "threads": threads})
+    out = Path("reports/fer2013-variants" if len(names) > 1 else f"reports/fer2013-{names[0]}")
+    return _evaluate([Path("runs") / n for n in ["fer-levasa", *names, "fer-vanilla"]], out, ["--no-tsne"])
 
 
 def _fer_data() -> bool:

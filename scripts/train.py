@@ -17,7 +17,15 @@ import shutil
 import sys
 from pathlib import Path
 
-from models.config import LABEL_MODES, MODEL_KINDS, RELATIONAL_FORMS, ConfigError, ModelConfig, TrainConfig
+from models.config import (
+    ALIGN_LOSSES,
+    LABEL_MODES,
+    MODEL_KINDS,
+    RELATIONAL_FORMS,
+    ConfigError,
+    ModelConfig,
+    TrainConfig,
+)
 from models.data import DatasetError
 
 M, T = ModelConfig(), TrainConfig()
@@ -43,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--zz-dim", type=int, help=f"remaining latent size (default {M.zz_dim})")
     g.add_argument("--kl-weight", type=float, help=f"KL weight (default {M.kl_weight})")
     g.add_argument("--align-weight", type=float, help=f"alignment weight (default {M.align_weight})")
+    g.add_argument("--align-loss", choices=ALIGN_LOSSES, help="continuous heads' loss: mse, or ccc (1 - batch CCC, "
+                   f"the field's VA loss) (default {M.align_loss})")
     g.add_argument("--edit-weight", type=float, help=f"edit-consistency weight, LeVAsa (default {M.edit_weight})")
     g.add_argument("--edit-local", action="store_true", default=None,
                    help="edit term judges the expression box only and holds the rest of the face still (models.vae)")
@@ -73,8 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-_MODEL_FLAGS = ("kind", "label_mode", "zv_dim", "za_dim", "zz_dim", "kl_weight", "align_weight", "edit_weight",
-                "edit_local", "edit_start", "relational", "relational_weight", "head_grad")
+_MODEL_FLAGS = ("kind", "label_mode", "zv_dim", "za_dim", "zz_dim", "kl_weight", "align_weight", "align_loss",
+                "edit_weight", "edit_local", "edit_start", "relational", "relational_weight", "head_grad")
 _TRAIN_FLAGS = (
     "epochs",
     "batch_size",

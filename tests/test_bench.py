@@ -119,3 +119,10 @@ def test_bench_edit_quick_prints_each_recipes_recon_ratio_beside_vanilla(tmp_pat
     assert "vanilla" in r.stdout and "judge" in r.stdout
     for name in ("vanilla", "levasa-noedit", "levasa-edit", "levasa-edit-local", "levasa-edit-local-late"):
         assert (tmp_path / name / "summary.json").is_file()
+
+
+def test_bench_eval_names_the_fer_variants_it_knows():
+    r = subprocess.run([sys.executable, "-m", "scripts.bench_eval", "--fer-variants", "fer-levasa-nope"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2
+    assert "unknown FER2013 variant fer-levasa-nope" in r.stderr and "fer-levasa-ccc02" in r.stderr

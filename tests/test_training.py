@@ -83,6 +83,15 @@ def test_edit_term_ramps_in_after_edit_start(synth_dir, tmp_path):
     assert bad.returncode == 2 and "edit_start must be in [0, 1)" in bad.stderr
 
 
+def test_ccc_alignment_flag_is_checked(synth_dir, tmp_path):
+    common = ["--data", str(synth_dir), "--runs", str(tmp_path), "--name", "bad"]
+    r = _train(*common, "--align-loss", "ccc", "--label-mode", "discrete")
+    assert r.returncode == 2 and "align_loss ccc needs continuous labels" in r.stderr
+    r = _train(*common, "--align-loss", "huber")
+    assert r.returncode == 2 and "invalid choice: 'huber'" in r.stderr
+    assert not (tmp_path / "bad").exists()
+
+
 def test_killed_run_resumes_and_matches_an_uninterrupted_one(synth_dir, tmp_path):
     common = ["--data", str(synth_dir), "--runs", str(tmp_path), "--epochs", "3", "--batch-size", "32",
               "--precision", "fp32", "--threads", "1", "--quiet"]

@@ -203,15 +203,48 @@ def test_relational_options_are_checked():
         ModelConfig(head_grad=False)
 
 
-def test_relational_distance_training_falls_on_a_small_batch():
+def _fit(cfg: ModelConfig, term: str, steps: int = 25) -> tuple[float, float]:
+    """(first, last) value of one loss term while Adam fits a fixed batch of 16."""
     torch.manual_seed(0)
-    model = VAE(ModelConfig(relational="distance", head_grad=False))
+    model = VAE(cfg)
     x, va = _batch(16)
     opt = torch.optim.Adam(model.parameters(), 1e-3)
-    first = float(model.loss(x, va)["relational"].detach())
-    for _ in range(25):
+    first = float(model.loss(x, va)[term].detach())
+    for _ in range(steps):
         terms = model.loss(x, va)
         opt.zero_grad()
         terms["loss"].backward()
         opt.step()
-    assert float(terms["relational"].detach()) < 0.7 * first
+    return first, float(terms[term].detach())
+
+
+def test_relational_distance_training_falls_on_a_small_batch():
+    first, last = _fit(ModelConfig(relational="distance", head_grad=False), "relational")
+    assert last < 0.7 * first
+
+
+def test_ccc_alignment_loss_is_one_minus_the_batch_ccc_per_axis():
+    from models.metrics import ccc
+    from models.vae import batch_ccc
+
+    g = torch.Generator().manual_seed(1)
+    p, y = torch.randn(64, generator=g), torch.randn(64, generator=g)
+    assert abs(float(batch_ccc(p, 0.5 * p + 0.3 * y)) - ccc((0.5 * p + 0.3 * y).numpy(), p.numpy())) < 1e-4
+    # A prediction with the right correlation but half the spread: MSE is content, CCC is not.
+    assert float(batch_ccc(0.5 * p, p)) < 0.85
+    model = VAE(ModelConfig(align_loss="ccc")).eval()
+    x, va = _batch(16)
+    with torch.no_grad():
+        terms, out = model.loss(x, va), model(x)
+    want_v = 1 - ccc(va[:, 0].numpy(), out.va[:, 0].detach().numpy())
+    assert abs(float(terms["align_v"]) - want_v) < 1e-4
+    assert abs(float(terms["align"]) - want_v - float(terms["align_a"])) < 1e-6
+
+
+def test_ccc_alignment_trains_and_needs_continuous_labels():
+    first, last = _fit(ModelConfig(align_loss="ccc"), "align")
+    assert last < 0.5 * first
+    with pytest.raises(ConfigError, match="align_loss must be one of mse, ccc"):
+        ModelConfig(align_loss="huber")
+    with pytest.raises(ConfigError, match="needs continuous labels"):
+        ModelConfig(align_loss="ccc", label_mode="discrete")
