@@ -167,6 +167,11 @@ def print_figures(runs, metrics: dict[str, dict], rd, quick: bool = False) -> No
     sn = f"split {al['split']}, n={al['n']}" + ("; --quick settings" if quick else "")
     const = al["constant"]
     fid = lv.get("edit_fidelity", {})
+    if va and ("synth" in dataset or "fer" in dataset):
+        r_l, r_v = lv["reconstruction"]["recon_mse"], va["reconstruction"]["recon_mse"]
+        name = "recon_mse_ratio" if "synth" in dataset else "recon_mse_ratio_fer"
+        print(f"FIGURE {name} {_z(r_l / r_v):.3f}  (LeVAsa recon MSE {r_l:.5f} / vanilla {r_v:.5f}; "
+              f"mean-image baseline {lv['reconstruction']['mean_image_mse']:.5f}; {sn})")
     if "synth" in dataset:
         for axis, k in (("valence", "v"), ("arousal", "a")):
             beside = f"vanilla heads {_z(va['alignment']['heads'][axis]['ccc']):.3f}, " if va else ""
@@ -177,9 +182,6 @@ def print_figures(runs, metrics: dict[str, dict], rd, quick: bool = False) -> No
             print(f"FIGURE vanilla_probe_ccc_v {_z(vp):.3f}  (vanilla's Ridge probe z_v -> V, fitted on train; LeVAsa "
                   f"heads {_z(al['heads']['valence']['ccc']):.3f}, LeVAsa probe "
                   f"{_z(al['linear_probe']['metrics']['valence']['ccc']):.3f}; {sn})")
-            r_l, r_v = lv["reconstruction"]["recon_mse"], va["reconstruction"]["recon_mse"]
-            print(f"FIGURE recon_mse_ratio {_z(r_l / r_v):.3f}  (LeVAsa recon MSE {r_l:.5f} / vanilla {r_v:.5f}; "
-                  f"mean-image baseline {lv['reconstruction']['mean_image_mse']:.5f}; {sn})")
         if "judge" in fid:
             for axis, k in (("valence", "v"), ("arousal", "a")):
                 print(f"FIGURE edit_fid_synth_ccc_{k} {_z(fid['judge'][axis]['ccc']):.3f}  (independent judge on "
