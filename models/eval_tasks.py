@@ -112,6 +112,7 @@ def evaluate_run(
     tsne: bool = True,
     max_points: int = 30000,
     judge_net=None,
+    judge_real: dict | None = None,
     fidelity_skip: str = "",
     seed: int = 0,
     progress: bool = True,
@@ -122,6 +123,7 @@ def evaluate_run(
     "recon": uint8 reconstructions of grid_rows(data), "strip"/"strip_targets": the edit strip or None}.
     quick: one hyperparameter setting per model, at most 4,000 training rows for the probes, 2,000 projected points,
     24 faces for edit fidelity (for CI and smoke tests; the numbers are not the reported ones).
+    judge_real: ``judge_on_real(judge_net, data)``, the same for every run of one dataset (computed here if absent).
     """
     timing: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -216,10 +218,7 @@ def evaluate_run(
         t0 = time.perf_counter()
         fid = edit_fidelity(run.model, data.images[held], judge_net, n_faces=24 if quick else 300, seed=seed)
         strip, strip_targets = fid.get("strip"), fid.get("strip_targets")
-        from models.regressor import judge
-
-        # how far the judge agrees with the labels of real held-out faces: the ceiling for reading edits of them
-        real = va_metrics(np.asarray(data.va)[held], judge(judge_net, data.images[held]))
+        real = judge_real if judge_real is not None else judge_on_real(judge_net, data)
         metrics["edit_fidelity"] = {"split": data.heldout} | _jsonable(fid) | {"judge_on_real": real}
         timing["edit_fidelity"] = time.perf_counter() - t0
 
@@ -228,6 +227,15 @@ def evaluate_run(
     ck.write_json(run.path / METRICS_JSON, metrics)
     return {"metrics": metrics, "latents": lat, "proj": proj, "recon": recon, "grid_rows": rows, "strip": strip,
             "strip_targets": strip_targets}
+
+
+def judge_on_real(judge_net, data: RunData) -> dict:
+    """How far the judge agrees with the labels of the real held-out faces: the ceiling for reading edits of them.
+    It depends on the judge and the dataset only, so one evaluation computes it once for all its runs."""
+    from models.regressor import judge
+
+    held = np.flatnonzero(np.asarray(data.split) == data.heldout)
+    return va_metrics(np.asarray(data.va)[held], judge(judge_net, data.images[held]))
 
 
 def load_judge(runs_dir: Path, files: list[str], data: RunData, quick: bool = False, device="cpu",

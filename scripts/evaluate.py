@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from models import checkpoint as ck
     from models.data import DatasetError, read_labels
-    from models.eval_tasks import EvaluationError, check_same_rows, evaluate_run, load_judge
+    from models.eval_tasks import EvaluationError, check_same_rows, evaluate_run, judge_on_real, load_judge
     from models.evaluation import run_data
     from models.report import ReportData, ReportRun, write_report
     from models.training import resolve_device
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         return fail(f"too few rows to evaluate: {n_held} held-out ({data.heldout}), "
                     f"{int((data.split == 'train').sum())} train")
 
-    judge_net, skip, notes = None, "", []
+    judge_net, judge_real, skip, notes = None, None, "", []
     if args.no_fidelity:
         skip = "skipped (--no-fidelity)"
     else:
@@ -95,13 +95,15 @@ def main(argv: list[str] | None = None) -> int:
         if not skip:
             judge_net, meta = load_judge(runs[0].path.parent, files, data, quick=args.quick, device=device,
                                          progress=progress)
+            judge_real = judge_on_real(judge_net, data)
             notes.append(f"edit-fidelity judge: {meta.get('epochs')} epochs on n = {meta.get('n_train')} training "
                          f"faces, cached as {meta.get('key')}")
 
     results = {}
     for run in runs:
         results[run.name] = evaluate_run(run, data, quick=args.quick, tsne=not args.no_tsne,
-                                         max_points=args.max_points, judge_net=judge_net, fidelity_skip=skip,
+                                         max_points=args.max_points, judge_net=judge_net, judge_real=judge_real,
+                                         fidelity_skip=skip,
                                          seed=args.seed, progress=progress)
 
     out = args.out or Path("reports") / "-".join(r.name for r in runs)

@@ -56,6 +56,7 @@ def test_evaluate_quick_writes_metrics_latents_projections_and_report(evaluated,
     assert m["projections"]["tsne"] and not m["projections"]["reused"]
     fid = m["edit_fidelity"]
     assert "skipped" in fid or set(fid) >= {"n_faces", "heads", "judge", "zz_shift", "identity_shift"}
+    assert "skipped" in fid or -1 <= fid["judge_on_real"]["valence"]["ccc"] <= 1  # the judge on real held-out faces
     assert "strip" not in fid  # arrays stay out of metrics.json
 
 
