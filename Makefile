@@ -44,10 +44,10 @@ test: setup test-deps
 
 # Every benchmark, full length (figures for the README). `make bench-quick` is the short CI variant.
 bench: setup test-deps
-	$(BIN)/python -m scripts.bench_all
+	$(BIN)/python -m scripts.bench
 
 bench-quick: setup test-deps
-	$(BIN)/python -m scripts.bench_all --quick
+	$(BIN)/python -m scripts.bench --quick
 
 lint: setup
 	$(BIN)/ruff check .

@@ -21,7 +21,7 @@ from backend.metrics import Metrics, MetricsMiddleware
 from backend.registry import Registry
 from backend.routes import decode, edit, encode, health, projections, runs, samples
 from backend.settings import Settings
-from models.training import resolve_device
+from models.device import resolve_device
 
 log = logging.getLogger("levasa")
 

@@ -15,13 +15,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from models import checkpoint as ck
+from models import runs as ck
+from models.data.emotions import ALL_EMOTIONS
+from models.data.transfer import Ellipse, affectnet_ellipses, nearest_ellipse
+from models.device import autocast, resolve_precision
 from models.editing import edit_latent
-from models.emotions import ALL_EMOTIONS
-from models.evaluation import LATENTS, THUMBS
-from models.projections import PROJECTIONS
-from models.training import autocast, resolve_precision
-from models.transfer import Ellipse, affectnet_ellipses, nearest_ellipse
+from models.runs import LATENTS, PROJECTIONS, THUMBS
 
 log = logging.getLogger("levasa")
 SMALL_BATCH = 4  # CPU batches up to this size run the frozen fp32 graphs; larger ones eager (bf16 where it pays)

@@ -9,9 +9,12 @@ z_z is never touched, so what the model holds apart from affect (identity, pose,
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 
-from models.vae import VAE, VAHead
+if TYPE_CHECKING:
+    from models.vae import VAE, VAHead
 
 T_MAX = 0.995  # |target| cap for the continuous inverse (atanh(1) is infinite)
 
@@ -45,10 +48,13 @@ def edit_latent(model: VAE, z: torch.Tensor, target_va: torch.Tensor) -> torch.T
     return torch.cat([zv, za, zz], 1)
 
 
-@torch.no_grad()
-def edit_images(model: VAE, z: torch.Tensor, target_va: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Decode the edited latents and read them back: (faces (B, 3, 64, 64), read-back VA (B, 2))."""
-    faces = model.decode(edit_latent(model, z, target_va))
-    mu, _ = model.encode(faces)
-    va, _ = model.heads(mu)
-    return faces, va
+# The expression box on a 64 px face (rows, cols): eyes, brows, nose and mouth; outside it are identity and background.
+# Faces are centred crops (the synthetic renderer, FER2013, AffectNet's boxes), so one fixed box serves them all.
+EXPR_ROWS, EXPR_COLS = slice(14, 58), slice(12, 52)
+
+
+def expression_box(device: torch.device | str = "cpu") -> torch.Tensor:
+    """(64, 64) bool, True inside the expression box."""
+    m = torch.zeros(64, 64, dtype=torch.bool, device=device)
+    m[EXPR_ROWS, EXPR_COLS] = True
+    return m

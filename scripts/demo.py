@@ -37,7 +37,7 @@ RUNTIME_ONLY = ("threads", "device")  # settings that do not change what a run l
 def ensure_synthetic(data: Path = DATA, n: int = N_FACES) -> None:
     if (data / "labels.csv").is_file():
         return
-    from models.synthetic import generate
+    from models.data.synthetic import generate
 
     print(f"== making {n:,} synthetic faces in {data}", flush=True)
     generate(data, n=n, seed=0)
@@ -49,9 +49,9 @@ def ensure_run(name: str, model: dict, runs: Path = RUNS, data: Path = DATA, tra
     A finished run whose saved config differs from the recipe (data, model or training settings) is trained again, so
     benchmarks never report a stale run. Returns the run's summary.
     """
-    from models.checkpoint import CHECKPOINT, CONFIG, SUMMARY
     from models.config import ModelConfig, TrainConfig
-    from models.training import train_run
+    from models.runs import CHECKPOINT, CONFIG, SUMMARY
+    from models.train.loop import train_run
 
     run = runs / name
     model_cfg = ModelConfig.from_dict(model)
@@ -99,9 +99,8 @@ def _recipe(cls, d: dict) -> dict | None:
 
 def ensure_export(name: str, runs: Path = RUNS) -> None:
     """Write the run's latents, thumbnails and projections unless they are newer than its weights."""
-    from models.checkpoint import WEIGHTS, load_run
-    from models.evaluation import LATENTS, THUMBS, prepare_serving
-    from models.projections import PROJECTIONS
+    from models.eval.export import prepare_serving
+    from models.runs import LATENTS, PROJECTIONS, THUMBS, WEIGHTS, load_run
 
     run = runs / name
     outs = [run / f for f in (LATENTS, THUMBS, PROJECTIONS)]

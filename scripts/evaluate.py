@@ -61,12 +61,12 @@ def main(argv: list[str] | None = None) -> int:
 
     import numpy as np
 
-    from models import checkpoint as ck
-    from models.data import DatasetError, read_labels
-    from models.eval_tasks import EvaluationError, check_same_rows, evaluate_run, judge_on_real, load_judge
-    from models.evaluation import run_data
-    from models.report import ReportData, ReportRun, write_report
-    from models.training import resolve_device
+    from models import runs as ck
+    from models.data.labels import DatasetError, read_labels
+    from models.device import resolve_device
+    from models.eval.report import ReportData, ReportRun, write_report
+    from models.eval.rundata import run_data
+    from models.eval.tasks import EvaluationError, check_same_rows, evaluate_run, judge_on_real, load_judge
 
     t_start = time.perf_counter()
     try:
@@ -88,9 +88,9 @@ def main(argv: list[str] | None = None) -> int:
         skip = "skipped (--no-fidelity)"
     else:
         try:
-            import models.fidelity  # noqa: F401
+            import models.eval.fidelity  # noqa: F401
         except ImportError as e:
-            skip = f"skipped: models.fidelity is not importable ({e})"
+            skip = f"skipped: models.eval.fidelity is not importable ({e})"
             print(f"note: edit fidelity {skip}", file=sys.stderr)
         if not skip:
             judge_net, meta = load_judge(runs[0].path.parent, files, data, quick=args.quick, device=device,

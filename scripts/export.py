@@ -20,8 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-points", type=int, default=30000, help="points in the projections (default 30000)")
     args = p.parse_args(argv)
 
-    from models.checkpoint import RunError, load_run
-    from models.evaluation import prepare_serving
+    from models.eval.export import prepare_serving
+    from models.runs import RunError, load_run
 
     for path in args.runs:
         try:

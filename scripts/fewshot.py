@@ -1,4 +1,4 @@
-"""Few-shot VA labelling: a trained run's frozen encoder, a small labelled support set, a pair head (models.fewshot).
+"""Few-shot VA labelling: a run's frozen encoder, a small labelled support set, a pair head (models.data.fewshot).
 
     python -m scripts.fewshot --run runs/levasa                       # the run's held-out faces, 50/20/6/2% support
     python -m scripts.fewshot --run runs/fer-levasa --data data/ckplus48_va --group subject
@@ -51,8 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError:
         p.error(f"--fractions must be numbers in (0, 1) separated by commas, got {args.fractions!r}")
 
-    from models.checkpoint import RunError, load_run
-    from models.data import DatasetError, load_images, read_labels, read_split
+    from models.data.images import load_images
+    from models.data.labels import DatasetError, read_labels
+    from models.data.splits import read_split
+    from models.runs import RunError, load_run
 
     try:
         run = load_run(args.run)
@@ -76,9 +78,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from models.fewshot import FewShotConfig, fit_pair_head, label_queries, nn_baseline, standardise, support_mask
-    from models.metrics import va_metrics
-    from models.training import predict
+    from models.data.fewshot import FewShotConfig, fit_pair_head, label_queries, nn_baseline, standardise, support_mask
+    from models.eval.affect import va_metrics
+    from models.inference import predict
 
     t0 = time.perf_counter()
     enc = predict(run.model, torch.from_numpy(images), run.device)
@@ -135,8 +137,8 @@ def _write(args, table, rows, feats, va, emo, groups, cfg, n_classes) -> int:
     """Label every row of the dataset from every k-th face of each group; write OUT/labels.csv."""
     import os
 
-    from models.emotions import ALL_EMOTIONS
-    from models.fewshot import fit_pair_head, label_queries, standardise, support_mask
+    from models.data.emotions import ALL_EMOTIONS
+    from models.data.fewshot import fit_pair_head, label_queries, standardise, support_mask
 
     mask = support_mask(groups, args.every)
     labelled = ~np.isnan(va).any(1)

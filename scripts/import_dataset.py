@@ -41,9 +41,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import re
 
-    from models import readers
-    from models.data import DatasetError
-    from models.readers import ReaderError
+    from models.data import readers
+    from models.data.labels import DatasetError
+    from models.data.readers import ReaderError
 
     try:
         if args.subject_regex is not None:
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.format == "afew-va":
             ellipses = None
             if args.stats_from:
-                from models.transfer import ellipses_from_labels
+                from models.data.transfer import ellipses_from_labels
 
                 emotions, va = readers.va_labels(args.stats_from)
                 ellipses = ellipses_from_labels(emotions, va[:, 0], va[:, 1])

@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from models.emotions import EMOTIONS, canonical_emotion
-from models.synthetic import generate
+from models.data.emotions import EMOTIONS, canonical_emotion
+from models.data.synthetic import generate
 
 
 def parse_class_weights(text: str) -> dict[str, float]:

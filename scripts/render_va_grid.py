@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from models.synthetic import SIZE, render_faces, sample_identities
+from models.data.synthetic import SIZE, render_faces, sample_identities
 
 
 def main(argv: list[str] | None = None) -> None:

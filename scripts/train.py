@@ -26,7 +26,7 @@ from models.config import (
     ModelConfig,
     TrainConfig,
 )
-from models.data import DatasetError
+from models.data.labels import DatasetError
 
 M, T = ModelConfig(), TrainConfig()
 
@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
                 parser.error(f"{run_dir} already exists; use --resume to continue it or --overwrite to replace it")
             shutil.rmtree(run_dir)
 
-    from models.training import train_run  # torch import deferred: --help and argument errors stay instant
+    from models.train.loop import train_run  # torch import deferred: --help and argument errors stay instant
 
     try:
         if args.resume:

@@ -34,9 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from models.data import DatasetError
-    from models.readers import ReaderError, va_labels
-    from models.transfer import UnknownEmotionError, affectnet_ellipses, ellipses_from_labels, transfer_labels
+    from models.data.labels import DatasetError
+    from models.data.readers import ReaderError, va_labels
+    from models.data.transfer import UnknownEmotionError, affectnet_ellipses, ellipses_from_labels, transfer_labels
 
     try:
         if args.stats_from:  # one of our labels.csv files, or an AffectNet list (no images needed)

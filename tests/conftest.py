@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="session")
 def synth_dir(tmp_path_factory) -> Path:
     """320 synthetic faces with exact VA labels, written as images + labels.csv like any real dataset."""
-    from models.synthetic import generate
+    from models.data.synthetic import generate
 
     out = tmp_path_factory.mktemp("synth")
     generate(out, n=320, seed=1, n_identities=24, progress=False)
@@ -27,7 +27,7 @@ def synth_dir(tmp_path_factory) -> Path:
 def tiny_run(synth_dir, tmp_path_factory) -> Path:
     """A LeVAsa run trained for one short epoch on the synthetic fixture."""
     from models.config import ModelConfig, TrainConfig
-    from models.training import train_run
+    from models.train.loop import train_run
 
     run = tmp_path_factory.mktemp("runs") / "tiny"
     train_run(run, synth_dir, ModelConfig(kind="levasa"), TrainConfig(epochs=1, batch_size=32, seed=0),
@@ -39,8 +39,8 @@ def tiny_run(synth_dir, tmp_path_factory) -> Path:
 def runs_dir(tiny_run, tmp_path_factory):
     """A runs folder as the service finds it: the tiny run with its latents, thumbnails and projections, plus two broken
     runs (truncated weights; a config that is not JSON)."""
-    from models.checkpoint import load_run
-    from models.evaluation import prepare_serving
+    from models.eval.export import prepare_serving
+    from models.runs import load_run
 
     root = tmp_path_factory.mktemp("served")
     good = root / "tiny"

@@ -38,8 +38,9 @@ def png(arr: np.ndarray, mode: str | None = None, fmt: str = "PNG", **kw) -> byt
 @pytest.fixture(scope="session")
 def faces(runs_dir):
     """The tiny run's first 4 dataset faces (64 x 64 RGB uint8) as the thumbnails' source: the dataset images."""
-    from models.checkpoint import load_run
-    from models.data import load_images, read_labels
+    from models.data.images import load_images
+    from models.data.labels import read_labels
+    from models.runs import load_run
 
     run = load_run(runs_dir / "tiny")
     table = read_labels(run.config["dataset"]["root"], require_va=True)
@@ -240,8 +241,8 @@ def test_reconstruct_is_decode_of_encode(client, faces):
 
 # --- edit ---
 def test_edit_moves_only_zv_za_to_what_the_heads_read(client, faces, runs_dir):
-    from models.checkpoint import load_run
     from models.editing import edit_latent
+    from models.runs import load_run
 
     z = latent_of(client, png(faces[2]))
     r = client.post("/api/runs/tiny/edit", json={"latent": z, "valence": 0.6, "arousal": -0.4, "format": "json"})

@@ -14,7 +14,7 @@ def _figures(stdout: str) -> dict[str, str]:
 
 
 def test_bench_train_quick_prints_speedup_beside_the_reference(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "scripts.bench_train", "--quick", "--cap", "25",
+    r = subprocess.run([sys.executable, "-m", "scripts.bench.train", "--quick", "--cap", "25",
                         "--data", str(tmp_path / "synth"), "--out", str(tmp_path / "out")],
                        cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
@@ -26,7 +26,7 @@ def test_bench_train_quick_prints_speedup_beside_the_reference(tmp_path):
 
 
 def test_bench_align_quick_prints_levasa_beside_vanilla_and_constant(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "scripts.bench_align", "--quick", "--runs", str(tmp_path)],
+    r = subprocess.run([sys.executable, "-m", "scripts.bench.align", "--quick", "--runs", str(tmp_path)],
                        cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
     figs = _figures(r.stdout)
@@ -36,7 +36,7 @@ def test_bench_align_quick_prints_levasa_beside_vanilla_and_constant(tmp_path):
 
 
 def test_bench_api_quick_prints_latency_and_throughput_beside_the_model_floor(runs_dir):
-    r = subprocess.run([sys.executable, "-m", "scripts.bench_api", "--quick", "--seconds", "1",
+    r = subprocess.run([sys.executable, "-m", "scripts.bench.api", "--quick", "--seconds", "1",
                         "--run", str(runs_dir / "tiny")], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, (r.stdout[-2000:], r.stderr[-2000:])
     figs = _figures(r.stdout)
@@ -47,7 +47,7 @@ def test_bench_api_quick_prints_latency_and_throughput_beside_the_model_floor(ru
 
 
 def test_bench_frontend_quick_prints_paint_drag_and_settle_beside_baselines(runs_dir, tmp_path):
-    r = subprocess.run([sys.executable, "-m", "scripts.bench_frontend", "--quick", "--run", str(runs_dir / "tiny"),
+    r = subprocess.run([sys.executable, "-m", "scripts.bench.frontend", "--quick", "--run", str(runs_dir / "tiny"),
                         "--points", "300", "--out", str(tmp_path)], cwd=ROOT, capture_output=True, text=True,
                        timeout=900)
     assert r.returncode == 0, (r.stdout[-2000:], r.stderr[-2000:])
@@ -59,13 +59,13 @@ def test_bench_frontend_quick_prints_paint_drag_and_settle_beside_baselines(runs
 
 
 def test_bench_frontend_rejects_a_folder_that_is_not_a_run(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "scripts.bench_frontend", "--run", str(tmp_path)], cwd=ROOT,
+    r = subprocess.run([sys.executable, "-m", "scripts.bench.frontend", "--run", str(tmp_path)], cwd=ROOT,
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "not a trained run" in r.stderr
 
 
 def test_bench_transfer_quick_prints_agreement_beside_majority_with_a_confusion_matrix():
-    r = subprocess.run([sys.executable, "-m", "scripts.bench_transfer", "--quick"], cwd=ROOT, capture_output=True,
+    r = subprocess.run([sys.executable, "-m", "scripts.bench.transfer", "--quick"], cwd=ROOT, capture_output=True,
                        text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     figs = _figures(r.stdout)
@@ -74,14 +74,14 @@ def test_bench_transfer_quick_prints_agreement_beside_majority_with_a_confusion_
 
 
 def test_bench_fewshot_quick_prints_the_pair_head_beside_its_baselines(runs_dir):
-    r = subprocess.run([sys.executable, "-m", "scripts.bench_fewshot", "--quick", "--run", str(runs_dir / "tiny")],
+    r = subprocess.run([sys.executable, "-m", "scripts.bench.fewshot", "--quick", "--run", str(runs_dir / "tiny")],
                        cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, (r.stdout[-2000:], r.stderr[-2000:])
     assert "pair head" in r.stdout and "1-NN latent" in r.stdout and "heads (no support)" in r.stdout
 
 
 def test_bench_badinput_quick_every_hostile_case_is_a_4xx_and_odd_images_are_answered(runs_dir):
-    r = subprocess.run([sys.executable, "-m", "scripts.bench_badinput", "--quick", "--run", str(runs_dir / "tiny")],
+    r = subprocess.run([sys.executable, "-m", "scripts.bench.badinput", "--quick", "--run", str(runs_dir / "tiny")],
                        cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, (r.stdout[-3000:], r.stderr[-2000:])
     figs = _figures(r.stdout)
@@ -91,7 +91,7 @@ def test_bench_badinput_quick_every_hostile_case_is_a_4xx_and_odd_images_are_ans
 
 
 def test_bench_fuzz_quick_sends_schema_generated_requests_and_none_is_a_5xx(runs_dir):
-    r = subprocess.run([sys.executable, "-m", "scripts.bench_fuzz", "--quick", "--run", str(runs_dir / "tiny")],
+    r = subprocess.run([sys.executable, "-m", "scripts.bench.fuzz", "--quick", "--run", str(runs_dir / "tiny")],
                        cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, (r.stdout[-3000:], r.stderr[-2000:])
     figs = _figures(r.stdout)
@@ -100,7 +100,7 @@ def test_bench_fuzz_quick_sends_schema_generated_requests_and_none_is_a_5xx(runs
 
 
 def test_bench_load_quick_mixed_calls_without_errors_and_bounded_memory(runs_dir):
-    r = subprocess.run([sys.executable, "-m", "scripts.bench_load", "--quick", "--run", str(runs_dir / "tiny"),
+    r = subprocess.run([sys.executable, "-m", "scripts.bench.load", "--quick", "--run", str(runs_dir / "tiny"),
                         "--seconds", "3"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, (r.stdout[-3000:], r.stderr[-2000:])
     figs = _figures(r.stdout)
@@ -110,7 +110,7 @@ def test_bench_load_quick_mixed_calls_without_errors_and_bounded_memory(runs_dir
 
 
 def test_bench_edit_quick_prints_each_recipes_recon_ratio_beside_vanilla(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "scripts.bench_edit", "--quick", "--runs", str(tmp_path)],
+    r = subprocess.run([sys.executable, "-m", "scripts.bench.edit", "--quick", "--runs", str(tmp_path)],
                        cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, (r.stdout[-2000:], r.stderr[-2000:])
     figs = _figures(r.stdout)
@@ -122,7 +122,7 @@ def test_bench_edit_quick_prints_each_recipes_recon_ratio_beside_vanilla(tmp_pat
 
 
 def test_bench_eval_names_the_fer_variants_it_knows():
-    r = subprocess.run([sys.executable, "-m", "scripts.bench_eval", "--fer-variants", "fer-levasa-nope"],
+    r = subprocess.run([sys.executable, "-m", "scripts.bench.eval", "--fer-variants", "fer-levasa-nope"],
                        cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2
     assert "unknown FER2013 variant fer-levasa-nope" in r.stderr and "fer-levasa-ccc02" in r.stderr

@@ -7,13 +7,14 @@ import json
 import pytest
 import torch
 
-from models import checkpoint as ck
+from models import runs as ck
 from models.config import ModelConfig
+from models.io import write_json
 from models.vae import VAE
 
 
 def _write_run(tmp_path, model):
-    ck.write_json(tmp_path / ck.CONFIG, {"model": model.cfg.to_dict(), "train": {}, "dataset": {}})
+    write_json(tmp_path / ck.CONFIG, {"model": model.cfg.to_dict(), "train": {}, "dataset": {}})
     ck.save_weights(tmp_path, model)
     return tmp_path
 
@@ -59,7 +60,7 @@ def test_truncated_weights_and_bad_config_are_named(tmp_path):
 
 def test_weights_that_do_not_match_the_config_are_refused(tmp_path):
     run = _write_run(tmp_path, VAE(ModelConfig()))
-    ck.write_json(run / ck.CONFIG, {"model": ModelConfig(zv_dim=8).to_dict()})
+    write_json(run / ck.CONFIG, {"model": ModelConfig(zv_dim=8).to_dict()})
     with pytest.raises(ck.RunError, match="does not match"):
         ck.load_run(run)
 
@@ -85,8 +86,8 @@ def test_checkpoint_restores_optimizer_and_rng(tmp_path):
 
 def test_atomic_write_leaves_old_file_when_writing_fails(tmp_path):
     path = tmp_path / "x.json"
-    ck.write_json(path, {"a": 1})
+    write_json(path, {"a": 1})
     with pytest.raises(TypeError):
-        ck.write_json(path, {"a": object()})  # not serialisable: fails mid-write
+        write_json(path, {"a": object()})  # not serialisable: fails mid-write
     assert json.loads(path.read_text()) == {"a": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["x.json"]  # no temporary left behind

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA G
 
 def test_training_runs_on_the_gpu_in_bf16(synth_dir, tmp_path):
     from models.config import ModelConfig, TrainConfig
-    from models.training import train_run
+    from models.train.loop import train_run
 
     s = train_run(tmp_path / "gpu", synth_dir, ModelConfig(kind="levasa", edit_weight=0.1),
                   TrainConfig(epochs=1, batch_size=32, device="cuda"), progress=False, log=lambda m: None)

@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from models import data as data_mod
-from models.data import DatasetError, load_images, make_split, read_labels, read_split, write_split
+from models.data import images as images_mod
+from models.data.images import load_images
+from models.data.labels import DatasetError, read_labels
+from models.data.splits import make_split, read_split, write_split
 
 
 def _dataset(tmp_path, rows, header="file,emotion,valence,arousal", make_images=True):
@@ -74,7 +76,7 @@ def test_grayscale_and_other_sizes_become_3x64x64(tmp_path):
 def test_cache_means_no_decoding_after_the_first_load(tmp_path, monkeypatch):
     _dataset(tmp_path, ["a.png,happy,0,0", "b.png,sad,0,0"])
     first = load_images(read_labels(tmp_path), progress=False)
-    monkeypatch.setattr(data_mod, "_decode", lambda *a: pytest.fail("decoded an image despite the cache"))
+    monkeypatch.setattr(images_mod, "decode_image", lambda *a: pytest.fail("decoded an image despite the cache"))
     second = load_images(read_labels(tmp_path), progress=False)
     assert (first == second).all()
     Image.new("RGB", (64, 64), (0, 0, 0)).save(tmp_path / "a.png")  # a changed file invalidates the cache

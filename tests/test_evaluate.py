@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models import checkpoint as ck
-from models.emotions import ALL_EMOTIONS
-from models.report import SECTIONS, ReportData, ReportRun, build_report, write_report
+from models import runs as ck
+from models.data.emotions import ALL_EMOTIONS
+from models.eval.report import SECTIONS, ReportData, ReportRun, build_report, write_report
 from scripts import evaluate
 
 RUN_FILES = (ck.CONFIG, ck.WEIGHTS, ck.SPLIT, ck.METRICS, ck.SUMMARY)
@@ -80,7 +80,7 @@ def test_latents_npz_holds_every_row_and_loads_without_pickle(evaluated, synth_d
 
 def test_a_second_evaluation_reuses_the_projections(evaluated, monkeypatch):
     run, out, _ = evaluated
-    import models.projections as pj
+    import models.eval.projections as pj
 
     def boom(*a, **k):
         raise AssertionError("t-SNE recomputed")
@@ -187,7 +187,7 @@ def test_evaluate_rejects_a_broken_run(tiny_run, tmp_path, capsys):
 
 
 def test_evaluate_rejects_runs_on_different_datasets(tiny_run, synth_dir, tmp_path, capsys):
-    from models.synthetic import generate
+    from models.data.synthetic import generate
 
     other_data = tmp_path / "other"
     generate(other_data, n=320, seed=7, n_identities=24, progress=False)  # same file names, other faces and labels

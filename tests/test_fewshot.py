@@ -8,8 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-from models.fewshot import FewShotConfig, fit_pair_head, label_queries, nn_baseline, standardise, support_mask
-from models.metrics import ccc
+from models.data.fewshot import FewShotConfig, fit_pair_head, label_queries, nn_baseline, standardise, support_mask
+from models.eval.affect import ccc
 from tests.conftest import ROOT
 
 
@@ -55,7 +55,7 @@ def test_script_scores_fractions_and_writes_a_labelled_dataset(runs_dir, tmp_pat
                         "--out", str(out)],
                        cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
-    from models.data import read_labels
+    from models.data.labels import read_labels
 
     table = read_labels(out, require_va=True)
     src = table.columns["label_source"]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts._serve import ROOT, start_server, stop_server
+from scripts.bench.serve import ROOT, start_server, stop_server
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is in requirements-dev.txt")
 SHOTS = ROOT / "bench-out" / "screens"
@@ -25,10 +25,10 @@ SHOTS = ROOT / "bench-out" / "screens"
 def site(runs_dir, tiny_run, synth_dir, tmp_path_factory):
     """A server with two good runs on the same faces (the tiny LeVAsa run, and a vanilla one for comparing) and one
     broken run."""
-    from models.checkpoint import load_run
     from models.config import ModelConfig, TrainConfig
-    from models.evaluation import prepare_serving
-    from models.training import train_run
+    from models.eval.export import prepare_serving
+    from models.runs import load_run
+    from models.train.loop import train_run
 
     root = tmp_path_factory.mktemp("site")
     shutil.copytree(runs_dir / "tiny", root / "tiny")
@@ -44,7 +44,7 @@ def site(runs_dir, tiny_run, synth_dir, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    from scripts._browser import launch
+    from scripts.bench.browser import launch
 
     with playwright_api.sync_playwright() as p:
         b = launch(p)

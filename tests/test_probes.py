@@ -1,4 +1,4 @@
-"""models.probes: read-outs beat their baselines on latents that carry the signal, not on noise, and never see the
+"""models.eval.probes: read-outs beat their baselines on latents that carry the signal, not on noise, and never see the
 held-out split while fitting."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import pytest
 from sklearn.linear_model import Ridge
 from sklearn.preprocessing import StandardScaler
 
-from models import probes
-from models.transfer import affectnet_ellipses, nearest_ellipse
+from models.data.transfer import affectnet_ellipses, nearest_ellipse
+from models.eval import probes
 
 ZV, ZA = slice(0, 8), slice(8, 16)  # 8-dim z_v, 8-dim z_a, then 8 dims of z_z
 

@@ -1,4 +1,4 @@
-"""models.projections: t-SNE and PCA of latents, cached in the run folder and reused."""
+"""models.eval.projections: t-SNE and PCA of latents, cached in the run folder and reused."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.neighbors import KNeighborsClassifier
 
-from models import projections as pj
+from models.eval import projections as pj
 
 ZV, ZA = slice(0, 6), slice(6, 12)
 
@@ -90,7 +90,7 @@ def test_bench_tsne_prints_its_figure_beside_the_sklearn_baseline():
 
     from tests.conftest import ROOT
 
-    r = subprocess.run([sys.executable, "-m", "scripts.bench_tsne", "--n", "300", "--sklearn-n", "300"], cwd=ROOT,
+    r = subprocess.run([sys.executable, "-m", "scripts.bench.tsne", "--n", "300", "--sklearn-n", "300"], cwd=ROOT,
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     m = re.search(r"^FIGURE tsne_300_s (\S+)  \(sklearn Barnes-Hut on the same points: (\S+) s", r.stdout, re.M)

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from models.data import load_images, read_labels
-from models.readers import (
+from models.data.images import load_images
+from models.data.labels import read_labels
+from models.data.readers import (
     ReaderError,
     read_afew_va,
     read_affectnet_csv,

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from scripts._serve import ROOT, Conn, start_server, stop_server
+from scripts.bench.serve import ROOT, Conn, start_server, stop_server
 
 
 @pytest.fixture(scope="module")

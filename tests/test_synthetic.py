@@ -1,4 +1,4 @@
-"""Tests of the built-in synthetic face dataset (models/synthetic.py) and its command-line entry point."""
+"""Tests of the built-in synthetic face dataset (models/data/synthetic.py) and its command-line entry point."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from models.emotions import EMOTIONS
-from models.synthetic import SIZE, generate, generate_arrays, render_faces, sample_identities, sample_labels
-from models.transfer import affectnet_ellipses, nearest_ellipse
+from models.data.emotions import EMOTIONS
+from models.data.synthetic import SIZE, generate, generate_arrays, render_faces, sample_identities, sample_labels
+from models.data.transfer import affectnet_ellipses, nearest_ellipse
 
 ROOT = Path(__file__).resolve().parents[1]
 # Windows (64x64 output coordinates) around the expression features, generous enough for the pose jitter.

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from models import checkpoint as ck
+from models import runs as ck
 from tests.conftest import ROOT
 
 
@@ -66,7 +66,7 @@ def test_script_trains_relational_alone_and_refuses_it_for_vanilla(synth_dir, tm
 
 
 def test_edit_term_ramps_in_after_edit_start(synth_dir, tmp_path):
-    from models.training import edit_ramp
+    from models.train.schedule import edit_ramp
 
     assert edit_ramp(0, 100, 0.0) == 1.0
     got = [edit_ramp(s, 100, 0.5) for s in (0, 49, 50, 55, 60, 99)]

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from models.emotions import AFFECTNET_STATS
-from models.transfer import (
+from models.data.emotions import AFFECTNET_STATS
+from models.data.transfer import (
     UnknownEmotionError,
     affectnet_ellipses,
     ellipses_from_labels,

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from models.config import ConfigError, ModelConfig, TrainConfig
-from models.vae import VAE, discretize
+from models.losses import discretize
+from models.vae import VAE
 
 
 def _batch(n=8, seed=0):
@@ -128,7 +129,7 @@ def test_edit_consistency_trains_the_decoder_only():
 
 
 def test_local_edit_reads_back_the_expression_box_only_and_holds_the_rest_still():
-    from models.vae import expression_box
+    from models.editing import expression_box
 
     torch.manual_seed(0)
     model = VAE(ModelConfig(edit_weight=1.0, edit_local=True))
@@ -155,7 +156,7 @@ def test_local_edit_reads_back_the_expression_box_only_and_holds_the_rest_still(
 
 # --- relational alignment ---------------------------------------------------------------------------------------------
 def test_relational_distance_is_zero_when_latent_distances_equal_va_distances():
-    from models.vae import relational_loss
+    from models.losses import relational_loss
 
     torch.manual_seed(0)
     va = torch.rand(32, 2) * 2 - 1
@@ -168,7 +169,7 @@ def test_relational_distance_is_zero_when_latent_distances_equal_va_distances():
 
 
 def test_relational_cosine_sees_direction_not_magnitude():
-    from models.vae import relational_loss
+    from models.losses import relational_loss
 
     torch.manual_seed(0)
     va = torch.rand(32, 2) * 2 - 1
@@ -224,8 +225,8 @@ def test_relational_distance_training_falls_on_a_small_batch():
 
 
 def test_ccc_alignment_loss_is_one_minus_the_batch_ccc_per_axis():
-    from models.metrics import ccc
-    from models.vae import batch_ccc
+    from models.eval.affect import ccc
+    from models.losses import batch_ccc
 
     g = torch.Generator().manual_seed(1)
     p, y = torch.randn(64, generator=g), torch.randn(64, generator=g)

@@ -7,7 +7,7 @@ from fastapi.responses import Response
 
 from backend.deps import RunDep, sample_latent
 from backend.schemas import VA, Sample
-from models.emotions import ALL_EMOTIONS
+from models.data.emotions import ALL_EMOTIONS
 
 router = APIRouter(prefix="/api/runs", tags=["samples"])
 SampleId = Annotated[int, Path(ge=0, description="dataset row id (the ids column of projections)")]

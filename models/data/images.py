@@ -1,0 +1,75 @@
+"""The dataset's images decoded once into one uint8 array (N, 3, 64, 64), cached beside the data.
+
+Images of any size and mode are decoded with Pillow (grayscale -> 3 channels, the optional face box cropped, resized
+to 64 x 64) into ROOT/.cache/images-KEY.npy, so every epoch after the first decodes no image. The key covers every
+file's name, size, modification time and box, so a changed dataset never reads a stale cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from models.data.labels import DatasetError, LabelTable, face_boxes
+
+IMAGE_SIZE = 64
+
+
+CACHE_VERSION = 1  # bump when the decoding below changes
+
+
+def decode_image(path: Path, where: str, box: tuple[int, int, int, int] | None = None) -> np.ndarray:
+    if not path.is_file():
+        raise DatasetError(f"{where}: image file {path} not found")
+    try:
+        with Image.open(path) as im:
+            im.load()  # force a full decode: a truncated file fails here, not later
+            im = im.convert("RGB")  # grayscale, palette, CMYK, RGBA -> 3 channels
+            if box is not None:  # may reach past the image (a face at its edge): PIL pads with black
+                x, y, w, h = box
+                im = im.crop((x, y, x + w, y + h))
+            if im.size != (IMAGE_SIZE, IMAGE_SIZE):
+                im = im.resize((IMAGE_SIZE, IMAGE_SIZE), Image.BILINEAR, reducing_gap=2.0)
+            return np.asarray(im, dtype=np.uint8).transpose(2, 0, 1)  # (3, 64, 64)
+    except (OSError, ValueError, Image.DecompressionBombError) as e:
+        raise DatasetError(f"{where}: cannot decode image {path}: {e}") from None
+
+
+def cache_key(table: LabelTable) -> str:
+    h = hashlib.sha1(f"v{CACHE_VERSION}:{IMAGE_SIZE}".encode())
+    for name, box in zip(table.files, face_boxes(table)):
+        st = (table.root / name).stat() if (table.root / name).exists() else None
+        h.update(f"{name}\0{st.st_size if st else -1}\0{st.st_mtime_ns if st else -1}".encode())
+        h.update((f"\0{box}" if box else "").encode() + b"\n")  # no box: the key of the format before boxes
+    return h.hexdigest()[:16]
+
+
+def load_images(table: LabelTable, cache: bool = True, progress: bool = True) -> np.ndarray:
+    """All images as uint8 (N, 3, 64, 64), from the cache ROOT/.cache/images-KEY.npy when it matches the files."""
+    cache_path = table.root / ".cache" / f"images-{cache_key(table)}.npy"
+    if cache and cache_path.is_file():
+        arr = np.load(cache_path, mmap_mode="r")
+        if arr.shape == (len(table), 3, IMAGE_SIZE, IMAGE_SIZE):
+            return np.array(arr)  # a writable in-memory copy (the memmap is read-only)
+    out = np.empty((len(table), 3, IMAGE_SIZE, IMAGE_SIZE), np.uint8)
+    it = enumerate(table.files)
+    if progress:
+        from tqdm import tqdm
+
+        it = tqdm(it, total=len(table), desc=f"decode {table.root.name}", unit="img", mininterval=0.5)
+    boxes = face_boxes(table)
+    for i, name in it:
+        out[i] = decode_image(table.root / name, f"{table.csv_path} row {i + 1} (file {name!r})", boxes[i])
+    if cache:
+        try:
+            cache_path.parent.mkdir(exist_ok=True)
+            tmp = cache_path.with_suffix(f".tmp{os.getpid()}.npy")
+            np.save(tmp, out)
+            os.replace(tmp, cache_path)  # atomic: a reader never sees half a cache
+        except OSError:
+            pass  # a read-only dataset folder just means no cache
+    return out

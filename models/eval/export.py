@@ -1,0 +1,90 @@
+"""What the server reads from a run folder, written by evaluation or ``levasa export``: the dataset's latents,
+thumbnails and projections (files named in models.runs). Every write is atomic and pickle-free."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from models import runs as ck
+from models.data.emotions import ALL_EMOTIONS
+from models.data.labels import read_labels
+from models.device import resolve_precision
+from models.eval.projections import cached_projections
+from models.eval.rundata import RunData, run_data
+from models.inference import predict
+from models.io import save_npz
+
+
+def export_latents(
+    run: ck.LoadedRun, data: RunData, batch_size: int = 256, progress: bool = False
+) -> dict[str, np.ndarray]:
+    """Encode every dataset row and write RUN/latents.npz (atomic; plain arrays, readable with allow_pickle=False).
+
+    Arrays: ids (N,) row index; mu (N, D) float32 latent means; va_label, va_head (N, 2) float32; emotion (N,) int
+    codes in models.emotions.ALL_EMOTIONS order; split (N,) and files (N,) fixed-width unicode; recon_mse (N,) float32
+    per-image reconstruction error of the mean latent. Returns the same arrays.
+    """
+    table = read_labels(run.config["dataset"]["root"], require_va=True)
+    assert len(table) == len(data.va), f"labels.csv has {len(table)} rows, the loaded data {len(data.va)}"
+    precision = resolve_precision("auto", run.device)
+    chunks = range(0, len(data.images), 2048)
+    if progress:
+        from tqdm import tqdm
+
+        chunks = tqdm(chunks, desc=f"encode {run.name}", unit="chunk", total=len(chunks))
+    parts = [predict(run.model, data.images[i : i + 2048], run.device, precision, batch_size) for i in chunks]
+    p = {k: np.concatenate([q[k] for q in parts]) for k in parts[0]}
+    arrays = {
+        "ids": np.arange(len(data.va), dtype=np.int64),
+        "mu": p["mu"].astype(np.float32),
+        "va_label": np.asarray(data.va, np.float32),
+        "va_head": p["va"].astype(np.float32),
+        "emotion": np.array([ALL_EMOTIONS.index(e) for e in data.emotions], dtype=np.int64),
+        "split": np.asarray(data.split).astype(str),
+        "files": np.array(table.files, dtype=str),
+        "recon_mse": p["recon_mse"].astype(np.float32),
+    }
+    path = run.path / ck.LATENTS
+    save_npz(path, **arrays)
+    return arrays
+
+
+THUMB_QUALITY = 90  # JPEG: a 64 px face in about 2 KB (20,000 faces in ~40 MB), served as stored bytes
+
+
+def save_thumbnails(run_dir, images: torch.Tensor, progress: bool = False) -> int:
+    """Every dataset row's face as JPEG bytes in RUN/thumbs.npz: data (uint8, all JPEGs end to end) and offsets
+    (int64, N + 1; face i is data[offsets[i]:offsets[i + 1]]). Atomic, no pickle. Returns the bytes written."""
+    assert images.dim() == 4 and images.shape[1] == 3 and images.dtype == torch.uint8, f"got {tuple(images.shape)}"
+    rows = range(len(images))
+    if progress:
+        from tqdm import tqdm
+
+        rows = tqdm(rows, desc="thumbnails", unit="face", mininterval=1.0)
+    hwc = images.permute(0, 2, 3, 1).numpy()
+    parts, offsets = [], [0]
+    for i in rows:
+        buf = io.BytesIO()
+        Image.fromarray(hwc[i]).save(buf, format="JPEG", quality=THUMB_QUALITY)
+        parts.append(buf.getvalue())
+        offsets.append(offsets[-1] + len(parts[-1]))
+    data = np.frombuffer(b"".join(parts), dtype=np.uint8)
+    save_npz(Path(run_dir) / ck.THUMBS, data=data, offsets=np.asarray(offsets, np.int64))
+    return int(data.nbytes)
+
+
+def prepare_serving(run: ck.LoadedRun, max_points: int = 30000, progress: bool = False) -> dict:
+    """What the server reads from a run folder, without the full evaluation: latents.npz, thumbs.npz and
+    projections.npz (t-SNE and PCA, reused when cached). Returns {"latents": n, "projections": n, "reused": bool}."""
+    data = run_data(run, progress=progress)
+    lat = export_latents(run, data, progress=progress)
+    save_thumbnails(run.path, data.images, progress=progress)
+    c = run.model_cfg
+    zv, za = slice(0, c.zv_dim), slice(c.zv_dim, c.zv_dim + c.za_dim)
+    proj, reused = cached_projections(run.path, lat["mu"], zv, za, max_points, progress=progress)
+    return {"latents": len(lat["ids"]), "projections": len(proj["ids"]), "reused": reused}
