@@ -11,19 +11,21 @@ setup: $(STAMP)
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# Reinstall when a requirements file changes.
-$(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
+# Reinstall when a requirements file or the project's metadata changes; the editable install puts the `levasa` command
+# into .venv/bin (no build isolation: setuptools is pinned in requirements-dev.txt, nothing else is fetched).
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 # Train the default runs on the built-in synthetic faces when none exist yet, export what the explorer shows, then
 # serve it (http://127.0.0.1:8000; LEVASA_PORT / LEVASA_HOST to change).
 demo: setup
-	$(BIN)/python -m scripts.demo --serve
+	$(BIN)/levasa demo --serve
 
 # Serve every run in runs/ (settings: LEVASA_* environment variables, see backend/settings.py).
 serve: setup
-	$(BIN)/python -m backend
+	$(BIN)/levasa serve
 
 # System packages the tests drive: Debian's chromium (browser tests, with playwright; `playwright install` cannot
 # download here) and docker-compose (validates docker-compose.yml; no Docker engine runs here).
@@ -44,16 +46,16 @@ test: setup test-deps
 
 # Every benchmark, full length (figures for the README). `make bench-quick` is the short CI variant.
 bench: setup test-deps
-	$(BIN)/python -m scripts.bench
+	$(BIN)/levasa bench
 
 bench-quick: setup test-deps
-	$(BIN)/python -m scripts.bench --quick
+	$(BIN)/levasa bench --quick
 
 lint: setup
 	$(BIN)/ruff check .
 
 synthetic: setup
-	$(BIN)/python -m scripts.make_synthetic --out data/synthetic --n 20000 --seed 0
+	$(BIN)/levasa synth --out data/synthetic --n 20000 --seed 0
 
 clean-runs:
 	rm -rf runs

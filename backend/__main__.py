@@ -13,7 +13,7 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m backend", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="levasa serve", description=__doc__.split("\n\n")[0])
     p.add_argument("--host", help="interface to listen on (default 127.0.0.1, or LEVASA_HOST)")
     p.add_argument("--port", type=int, help="port (default 8000, or LEVASA_PORT; 0 = any free port)")
     p.add_argument("--runs-dir", help="folder of runs to serve (default runs, or LEVASA_RUNS_DIR)")

@@ -7,6 +7,8 @@ so a typo in a config file or on the command line never silently falls back to a
 from __future__ import annotations
 
 import dataclasses
+import inspect
+import re
 import typing
 from dataclasses import dataclass
 
@@ -14,6 +16,7 @@ MODEL_KINDS = ("vanilla", "levasa")
 RELATIONAL_FORMS = ("none", "cosine", "distance")
 LABEL_MODES = ("continuous", "discrete")
 ALIGN_LOSSES = ("mse", "ccc")
+PRECISIONS = ("auto", "bf16", "fp32")
 N_DISCRETE = 21  # discrete VA labels are round(10 * x) in -10..10: 21 classes
 
 
@@ -69,10 +72,6 @@ class ModelConfig:
     def latent_dim(self) -> int:
         return self.zv_dim + self.za_dim + self.zz_dim
 
-    @property
-    def head_out(self) -> int:
-        return 1 if self.label_mode == "continuous" else N_DISCRETE
-
     def to_dict(self) -> dict:
         return _to_dict(self)
 
@@ -106,7 +105,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         self.train_values = tuple(self.train_values)
         self.val_values = tuple(self.val_values)
-        _check_choice("precision", self.precision, ("auto", "bf16", "fp32"))
+        _check_choice("precision", self.precision, PRECISIONS)
         if self.epochs < 1:
             raise ConfigError(f"epochs must be >= 1, got {self.epochs}")
         if self.batch_size < 2:
@@ -160,9 +159,22 @@ def _coerce(key: str, value, hint):
     return value
 
 
-def replace(cfg, **changes):
-    """dataclasses.replace that re-runs validation."""
-    return dataclasses.replace(cfg, **changes)
+def field_help(cls) -> dict[str, str]:
+    """Each field's trailing comment in the class source (``name: type = default  # help``): the one place a setting is
+    explained, read by the command line's --help and checked against the docs."""
+    src = inspect.getsource(cls)
+    out = {}
+    for line in src.splitlines():
+        m = re.match(r"\s+(\w+): [^=]+=.*?  # (.*)$", line)
+        if m:
+            out[m.group(1)] = m.group(2).strip()
+    return out
 
 
-__all__ = ["ModelConfig", "TrainConfig", "ConfigError", "MODEL_KINDS", "LABEL_MODES", "N_DISCRETE", "replace"]
+# Fields whose values come from a fixed set: the command line offers them as choices.
+CHOICES: dict[str, tuple[str, ...]] = {"kind": MODEL_KINDS, "label_mode": LABEL_MODES, "relational": RELATIONAL_FORMS,
+                                       "align_loss": ALIGN_LOSSES, "precision": PRECISIONS}
+
+
+__all__ = ["ModelConfig", "TrainConfig", "ConfigError", "MODEL_KINDS", "LABEL_MODES", "N_DISCRETE", "CHOICES",
+           "field_help"]

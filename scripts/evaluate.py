@@ -20,7 +20,7 @@ from pathlib import Path
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m scripts.evaluate", description=__doc__.split("\n\n")[0],
+    p = argparse.ArgumentParser(prog="levasa evaluate", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("runs", nargs="+", type=Path, help="run folders (runs/NAME) on the same dataset and split")
     p.add_argument("--out", type=Path, default=None, help="report folder (default: reports/RUN1-RUN2...)")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m scripts.export", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="levasa export", description=__doc__.split("\n\n")[0])
     p.add_argument("runs", nargs="+", type=Path, help="run folders")
     p.add_argument("--max-points", type=int, default=30000, help="points in the projections (default 30000)")
     args = p.parse_args(argv)

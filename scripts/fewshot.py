@@ -25,7 +25,7 @@ DEFAULT_FRACTIONS = (0.5, 0.2, 0.06, 0.02)
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m scripts.fewshot", description=__doc__.split("\n\n")[0],
+    p = argparse.ArgumentParser(prog="levasa fewshot", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog=__doc__.split("\n\n", 1)[1])
     p.add_argument("--run", type=Path, required=True, help="trained run whose encoder gives the (frozen) encodings")

@@ -24,7 +24,7 @@ FORMATS = ("affectnet", "affectnet-npy", "afew-va", "imfdb", "folders")
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m scripts.import_dataset", description=__doc__.split("\n\n")[0],
+    p = argparse.ArgumentParser(prog="levasa import", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog=__doc__.split("\n\n", 1)[1])
     p.add_argument("format", choices=FORMATS, help="the dataset's layout")

@@ -37,7 +37,7 @@ def parse_class_weights(text: str) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="levasa synth", description=__doc__.split("\n")[0])
     ap.add_argument("--out", default="data/synthetic", help="output folder (default: data/synthetic)")
     ap.add_argument("--n", type=int, default=20000, help="number of faces (default: 20000)")
     ap.add_argument("--seed", type=int, default=0, help="random seed; same seed, same dataset (default: 0)")

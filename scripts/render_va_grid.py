@@ -18,7 +18,7 @@ from models.data.synthetic import SIZE, render_faces, sample_identities
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="levasa grid", description=__doc__.split("\n")[0])
     ap.add_argument("--out", default="docs/va_grid.png", help="output PNG (default: docs/va_grid.png)")
     ap.add_argument("--identity-seed", type=int, default=3, help="seed of the one identity drawn (default: 3)")
     ap.add_argument("--n", type=int, default=9, help="grid cells per axis (default: 9)")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m scripts.transfer_annotations", description=__doc__.split("\n\n")[0],
+    p = argparse.ArgumentParser(prog="levasa transfer", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--labels", type=Path, required=True, help="CSV with columns file, emotion")
     p.add_argument("--out", type=Path, required=True, help="output dataset folder (gets labels.csv, ellipses.json)")

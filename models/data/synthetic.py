@@ -467,3 +467,12 @@ def generate(out_dir: str | Path, n: int = 20000, seed: int = 0, n_identities: i
     counts = Counter(emotions.tolist())
     return {"n": n, "identities": n_identities, "counts": {e: counts.get(e, 0) for e in EMOTIONS},
             "seconds": time.perf_counter() - t0}
+
+
+def ensure_synthetic(out_dir: str | Path, n: int = 20000, seed: int = 0, log=print) -> Path:
+    """The synthetic dataset in ``out_dir``, drawn unless a labels.csv is already there. Returns the folder."""
+    out_dir = Path(out_dir)
+    if not (out_dir / "labels.csv").is_file():
+        log(f"== making {n:,} synthetic faces in {out_dir}")
+        generate(out_dir, n=n, seed=seed)
+    return out_dir

@@ -4,6 +4,7 @@ thumbnails and projections (files named in models.runs). Every write is atomic a
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
 
 import numpy as np
@@ -88,3 +89,17 @@ def prepare_serving(run: ck.LoadedRun, max_points: int = 30000, progress: bool =
     zv, za = slice(0, c.zv_dim), slice(c.zv_dim, c.zv_dim + c.za_dim)
     proj, reused = cached_projections(run.path, lat["mu"], zv, za, max_points, progress=progress)
     return {"latents": len(lat["ids"]), "projections": len(proj["ids"]), "reused": reused}
+
+
+def ensure_exported(run_dir: Path, max_points: int = 30000, log=print) -> bool:
+    """Write the run's serving files unless they are all newer than its weights. Returns True when it wrote them."""
+    run_dir = Path(run_dir)
+    outs = [run_dir / f for f in ck.SERVING_FILES]
+    weights_time = (run_dir / ck.WEIGHTS).stat().st_mtime
+    if all(p.is_file() and p.stat().st_mtime >= weights_time for p in outs):
+        return False
+    log(f"== exporting {run_dir} for the explorer (latents, thumbnails, t-SNE and PCA)")
+    t0 = time.time()
+    out = prepare_serving(ck.load_run(run_dir), max_points, progress=True)
+    log(f"   {out['latents']:,} faces, {out['projections']:,} projected, {time.time() - t0:.0f} s")
+    return True

@@ -13,6 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
+DEMO = {"levasa": "levasa", "vanilla": "vanilla"}  # run name -> recipe (configs/)
+
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m scripts.bench.align", description=__doc__.split("\n\n")[0])
@@ -22,11 +24,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from models.eval.rundata import heads_vs_baselines, run_data
     from models.runs import load_run
-    from scripts.demo import DEMO_RUNS, ensure_synthetic_runs
+    from scripts.bench.runs import synthetic_runs
 
     runs = args.runs or Path("bench-out/align-quick" if args.quick else "runs")
-    ensure_synthetic_runs(DEMO_RUNS, runs, args.quick, quick_epochs=2)
-    loaded = [load_run(runs / name) for name in DEMO_RUNS]
+    synthetic_runs(DEMO, runs, args.quick, quick_epochs=2)
+    loaded = [load_run(runs / name) for name in DEMO]
     rd = run_data(loaded[0])
     res = heads_vs_baselines(loaded, rd)
     n = int((rd.split == rd.heldout).sum())

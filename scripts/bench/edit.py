@@ -18,15 +18,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from scripts.demo import LEVASA_EDIT
-
 # Each step adds one change to the one before it; vanilla is the baseline every ratio is taken against.
+# run name (in runs-ablation/) -> recipe (configs/NAME.json)
 RECIPES = {
-    "vanilla": {"kind": "vanilla"},
-    "levasa-noedit": {"kind": "levasa"},
-    "levasa-edit": {"kind": "levasa", "edit_weight": LEVASA_EDIT["edit_weight"]},
-    "levasa-edit-local": {"kind": "levasa", "edit_weight": LEVASA_EDIT["edit_weight"], "edit_local": True},
-    "levasa-edit-local-late": {"kind": "levasa", **LEVASA_EDIT},  # the demo's recipe
+    "vanilla": "vanilla",
+    "levasa-noedit": "levasa-noedit",
+    "levasa-edit": "levasa-edit",
+    "levasa-edit-local": "levasa-edit-local",
+    "levasa-edit-local-late": "levasa",  # the demo's recipe
 }
 
 
@@ -62,10 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     from models.eval.rundata import run_data
     from models.eval.tasks import load_judge
     from models.runs import load_run
-    from scripts.demo import ensure_synthetic_runs
+    from scripts.bench.runs import synthetic_runs
 
     runs = args.runs or Path("bench-out/edit-quick" if args.quick else "runs-ablation")
-    ensure_synthetic_runs(RECIPES, runs, args.quick)
+    synthetic_runs(RECIPES, runs, args.quick)
 
     first = load_run(runs / "vanilla")
     data = run_data(first)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import socket
 import subprocess
@@ -70,20 +69,9 @@ def stop_server(proc: subprocess.Popen) -> None:
 def ensure_bench_run(quick: bool, run_arg: Path | None) -> Path:
     """The run a benchmark serves: ``run_arg`` when given; else the demo's LeVAsa (trained if missing), or with
     ``quick`` a 1-epoch LeVAsa on 2,000 synthetic faces in bench-out/."""
-    from scripts.demo import DEMO_RUNS, ensure_run, ensure_synthetic
+    from scripts.bench.runs import demo_levasa
 
-    if run_arg is not None:
-        return run_arg
-    if quick:
-        data, runs = Path("bench-out/synth-quick"), Path("bench-out/api-quick")
-        ensure_synthetic(data, 2000)
-        ensure_run("levasa", DEMO_RUNS["levasa"], runs=runs, data=data, train={"epochs": 1})
-        return runs / "levasa"
-    from scripts.demo import DATA, RUNS
-
-    ensure_synthetic(DATA)
-    ensure_run("levasa", DEMO_RUNS["levasa"], runs=RUNS, data=DATA)
-    return RUNS / "levasa"
+    return run_arg if run_arg is not None else demo_levasa(quick)
 
 
 def bench_run(quick: bool, run_arg: Path | None, need: str = "config.json") -> Path | None:
@@ -183,8 +171,3 @@ class Conn:
             except OSError:
                 pass
         self.reader = self.writer = None
-
-
-def get_json(url: str, timeout: float = 30.0):
-    with urllib.request.urlopen(url, timeout=timeout) as r:
-        return json.loads(r.read())

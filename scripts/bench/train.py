@@ -12,6 +12,7 @@ as the cap, and the speed-up is then a lower bound (printed with ">=").
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -37,18 +38,19 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from models.config import ModelConfig, TrainConfig
     from models.data.images import load_images
     from models.data.labels import read_labels
     from models.data.splits import make_split
+    from models.data.synthetic import ensure_synthetic
     from models.inference import evaluate_heads
+    from models.recipes import load_recipe
     from models.train.loop import train_run
     from scripts.bench.reference import PILFaces, train_reference
-    from scripts.demo import DEMO_TRAIN, ensure_synthetic
 
+    recipe = load_recipe("levasa-heads")  # the paper's LeVAsa (no edit term) with the demo's training settings
     ensure_synthetic(data, n_faces)
     table = read_labels(data, require_va=True)
-    split = make_split(table, DEMO_TRAIN["split_column"], DEMO_TRAIN["val_fraction"], seed=0)
+    split = make_split(table, recipe.train.split_column, recipe.train.val_fraction, seed=0)
     images = load_images(table, progress=False)
     held = np.flatnonzero(split == "val")
     held = np.sort(np.random.default_rng(0).choice(held, min(500, len(held)), replace=False))
@@ -66,11 +68,11 @@ def main(argv: list[str] | None = None) -> int:
               f"a {rec['val']['ccc_a']:.3f}", flush=True)
         return ok or rec["train_s"] >= cap
 
-    train_cfg = TrainConfig.from_dict({**DEMO_TRAIN, "eval_every": every_images // DEMO_TRAIN["batch_size"],
-                                       "max_val": 500, "epochs": 100 if args.quick else DEMO_TRAIN["epochs"]})
+    train_cfg = dataclasses.replace(recipe.train, eval_every=every_images // recipe.train.batch_size, max_val=500,
+                                    epochs=100 if args.quick else recipe.train.epochs)
     print(f"== ours: {train_cfg.batch_size} per batch, one-cycle lr {train_cfg.lr}, uint8 cache, bf16 where native",
           flush=True)
-    train_run(args.out / "ours", data, ModelConfig(), train_cfg, progress=False, log=lambda s: None, on_eval=ours_eval)
+    train_run(args.out / "ours", data, recipe.model, train_cfg, progress=False, log=lambda s: None, on_eval=ours_eval)
 
     # --- the reference recipe -------------------------------------------------------------------------------------
     ref = {"time": None}
@@ -88,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     train_idx = np.flatnonzero(split == "train")
     ds = PILFaces(data, [table.files[i] for i in train_idx], table.va[train_idx])
     print("== reference: PIL decode + transform every step, batch 128, fp32, Adam 1e-4", flush=True)
-    state = train_reference(ds, ModelConfig(), seed=0, max_seconds=cap, on_eval=ref_eval,
+    state = train_reference(ds, recipe.model, seed=0, max_seconds=cap, on_eval=ref_eval,
                             eval_every_images=every_images)
 
     ours_img_s = ours["images"] / max(ours["train_s"], 1e-9)

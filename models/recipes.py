@@ -1,0 +1,69 @@
+"""Recipes: a named training setup as a data file, configs/NAME.json, so every result in the docs names the file that
+reproduces it (``levasa train --config configs/NAME.json --name NAME``).
+
+A recipe file holds four sections, and no others:
+  about   one line: what the recipe is for and what it measured;
+  data    the dataset folder it trains on (relative to the repository root; ``--data`` overrides it);
+  model   ModelConfig fields that differ from their defaults;
+  train   TrainConfig fields that differ from their defaults.
+Unknown sections, unknown fields and wrong types are errors (models.config).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from models.config import ConfigError, ModelConfig, TrainConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+RECIPES_DIR = ROOT / "configs"
+SECTIONS = ("about", "data", "model", "train")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str  # the file's stem
+    about: str
+    data: Path | None  # the dataset folder, None when the recipe leaves it to the command line
+    model: ModelConfig
+    train: TrainConfig
+
+
+def recipe_names() -> list[str]:
+    """Every recipe in configs/, by name."""
+    return sorted(p.stem for p in RECIPES_DIR.glob("*.json"))
+
+
+def read_sections(path: str | Path) -> dict:
+    """A recipe file's sections as plain dicts, checked for unknown sections (no defaults filled in)."""
+    path = Path(path)
+    try:
+        raw = json.loads(path.read_text())
+    except OSError as e:
+        raise ConfigError(f"cannot read recipe {path}: {e.strerror or e}") from None
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"recipe {path} is not valid JSON: {e}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"recipe {path} must be a JSON object with sections {', '.join(SECTIONS)}")
+    unknown = sorted(set(raw) - set(SECTIONS))
+    if unknown:
+        raise ConfigError(f"recipe {path}: unknown section(s) {', '.join(unknown)}; expected {', '.join(SECTIONS)}")
+    for key in ("model", "train"):
+        if not isinstance(raw.get(key, {}), dict):
+            raise ConfigError(f"recipe {path}: '{key}' must be an object of {key} settings")
+    return raw
+
+
+def load_recipe(name_or_path: str | Path) -> Recipe:
+    """A recipe by name (configs/NAME.json) or by path; ConfigError names the problem and the known recipes."""
+    path = Path(name_or_path)
+    if path.suffix != ".json":
+        path = RECIPES_DIR / f"{name_or_path}.json"
+        if not path.is_file():
+            raise ConfigError(f"no recipe {name_or_path!r}; known: {', '.join(recipe_names())}")
+    raw = read_sections(path)
+    data = raw.get("data")
+    return Recipe(path.stem, str(raw.get("about", "")), ROOT / data if data else None,
+                  ModelConfig.from_dict(raw.get("model", {})), TrainConfig.from_dict(raw.get("train", {})))

@@ -1,0 +1,70 @@
+"""Recipes and run management: a finished run with the same recipe is reused, another recipe retrains, exports are
+written once until the weights change; every recipe file in configs/ loads."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+
+import pytest
+
+from models.config import ConfigError
+from models.recipes import Recipe, load_recipe, recipe_names
+
+
+def _recipe(model: dict, **train) -> Recipe:
+    base = load_recipe("levasa-heads")
+    return Recipe("r", "", None, dataclasses.replace(base.model, **model),
+                  dataclasses.replace(base.train, epochs=1, batch_size=32, split_column="", **train))
+
+
+def test_ensure_run_reuses_matching_runs_and_retrains_changed_ones(synth_dir, tmp_path, capsys):
+    from models.train.ensure import ensure_run
+
+    first = ensure_run(tmp_path / "r", _recipe({}), data=synth_dir)
+    stamp = (tmp_path / "r" / "summary.json").stat().st_mtime_ns
+    again = ensure_run(tmp_path / "r", _recipe({}), data=synth_dir, threads=1)  # runtime-only: still the same run
+    assert "exists with this recipe" in capsys.readouterr().out
+    assert again == first and (tmp_path / "r" / "summary.json").stat().st_mtime_ns == stamp
+    ensure_run(tmp_path / "r", _recipe({"zz_dim": 16}), data=synth_dir)
+    assert "another recipe" in capsys.readouterr().out
+    assert json.loads((tmp_path / "r" / "config.json").read_text())["model"]["zz_dim"] == 16
+
+
+def test_ensure_exported_writes_once_until_the_weights_change(tiny_run, tmp_path, capsys):
+    from models.eval.export import ensure_exported
+
+    run = tmp_path / "t"
+    shutil.copytree(tiny_run, run)
+    assert ensure_exported(run) and "exporting" in capsys.readouterr().out
+    files = [run / f for f in ("latents.npz", "thumbs.npz", "projections.npz")]
+    stamps = [f.stat().st_mtime_ns for f in files]
+    assert not ensure_exported(run)
+    assert capsys.readouterr().out == "" and [f.stat().st_mtime_ns for f in files] == stamps
+    w = run / "model.safetensors"
+    os.utime(w, ns=(w.stat().st_atime_ns, max(stamps) + 10**9))  # newer weights: export again
+    assert ensure_exported(run) and "exporting" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", recipe_names())
+def test_every_recipe_file_loads_with_its_data_and_about(name):
+    r = load_recipe(name)
+    assert r.about and r.data is not None and r.data.name in ("synthetic", "fer2013_va")
+
+
+def test_the_demo_recipes_differ_only_in_what_the_docs_say():
+    lev, van = load_recipe("levasa"), load_recipe("vanilla")
+    assert lev.train == van.train  # the same budget and split: comparable
+    assert (lev.model.kind, van.model.kind) == ("levasa", "vanilla")
+    assert lev.model.edit_weight == 0.1 and lev.model.edit_local and lev.model.edit_start == 0.5
+
+
+def test_a_recipe_with_an_unknown_section_or_name_is_refused(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"model": {}, "trian": {}}))
+    with pytest.raises(ConfigError, match="unknown section.*trian"):
+        load_recipe(bad)
+    with pytest.raises(ConfigError, match="no recipe 'nope'; known: .*fer-levasa"):
+        load_recipe("nope")
