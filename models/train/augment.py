@@ -7,6 +7,12 @@ import math
 import torch
 
 
+def random_flip(x: torch.Tensor) -> torch.Tensor:
+    """Mirror a random half of the batch: valence and arousal do not change under a left-right flip."""
+    flip = torch.rand(x.shape[0], 1, 1, 1, device=x.device) < 0.5
+    return torch.where(flip, x.flip(3), x)
+
+
 def random_affine(x: torch.Tensor, strength: float) -> torch.Tensor:
     """Per-image random shift (+-4 px), rotation (+-10 deg) and scale (+-6 %) times ``strength``; borders replicated.
 

@@ -31,3 +31,31 @@ def dist_setup(device: torch.device) -> tuple[int, int, torch.device]:
 def barrier(world: int) -> None:
     if world > 1:
         torch.distributed.barrier()
+
+
+def wrap_distributed(model: torch.nn.Module, device: torch.device, rank: int, world: int, n_train: int, seed: int):
+    """(the DDP-wrapped model, a DistributedSampler over the training rows). Each process then seeds its own flips
+    and affine draws."""
+    from torch.nn.parallel import DistributedDataParallel
+    from torch.utils.data.distributed import DistributedSampler
+
+    net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    sampler = DistributedSampler(range(n_train), num_replicas=world, rank=rank, shuffle=True, seed=seed,
+                                 drop_last=True)
+    torch.manual_seed(seed * 1000 + rank + 1)
+    return net, sampler
+
+
+def mean_over_processes(values: dict[str, float], world: int) -> dict[str, float]:
+    """The same named scalars averaged over every process (the epoch's loss terms)."""
+    keys = sorted(values)
+    t = torch.tensor([values[k] for k in keys], dtype=torch.float64)
+    torch.distributed.all_reduce(t)
+    return {k: float(v) / world for k, v in zip(keys, t)}
+
+
+def broadcast_flag(flag: bool) -> bool:
+    """Rank 0's flag (stop early?) on every process."""
+    t = torch.tensor([int(flag)])
+    torch.distributed.broadcast(t, 0)
+    return bool(t.item())

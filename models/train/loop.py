@@ -10,10 +10,11 @@ Several processes (``torchrun --nproc_per_node N -m scripts.train ...``) train o
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +28,8 @@ from models.data.splits import heldout_name, make_split, read_split, write_split
 from models.device import autocast, resolve_device, resolve_precision, to_input
 from models.inference import evaluate_heads
 from models.io import append_jsonl, read_json, read_jsonl_last, write_json
-from models.train.augment import random_affine
-from models.train.distributed import barrier, dist_setup
+from models.train.augment import random_affine, random_flip
+from models.train.distributed import barrier, broadcast_flag, dist_setup, mean_over_processes, wrap_distributed
 from models.train.schedule import edit_ramp, lr_at
 from models.vae import VAE
 
@@ -40,38 +41,102 @@ class TrainData:
     split: np.ndarray  # (N,) "train" / "val" / "test"
     summary: dict  # dataset facts saved in config.json
 
+    def rows(self, split: str) -> np.ndarray:
+        return np.flatnonzero(self.split == split)
 
-def prepare_data(
-    data_root: Path, train_cfg: TrainConfig, run_dir: Path, device: torch.device, resume: bool, progress: bool,
-    write: bool = True,
-) -> TrainData:
+
+@dataclass
+class TrainState:
+    """Where training is; saved in every checkpoint, so a resumed run continues exactly here."""
+
+    epoch: int = 0  # finished epochs
+    step: int = 0  # optimiser steps taken
+    images: int = 0  # training images seen (all processes)
+    train_s: float = 0.0  # seconds spent in training steps (scoring excluded)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class Session:
+    """What one call of train_run works with: settings, device, process, model, optimiser and data, set up once."""
+
+    run_dir: Path
+    model_cfg: ModelConfig
+    train_cfg: TrainConfig
+    device: torch.device
+    precision: str
+    rank: int
+    world: int
+    log: Callable[[str], None]
+    progress: bool
+    data: TrainData | None = None
+    model: VAE | None = None
+    net: torch.nn.Module | None = None  # the model, or its DistributedDataParallel wrapper
+    opt: torch.optim.Optimizer | None = None
+    sampler: object | None = None
+    state: TrainState = field(default_factory=TrainState)
+    steps_per_epoch: int = 0
+    total_steps: int = 0
+    val_idx: np.ndarray | None = None  # the held-out rows scored during training
+    epoch_rate: float = 0.0  # images per second of the last epoch
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def per_rank(self) -> int:
+        return self.train_cfg.batch_size // self.world
+
+    @property
+    def heldout(self) -> str:
+        return self.data.summary["heldout"]
+
+
+class LossMeter:
+    """Running means of the loss terms over an epoch (each term over the steps that computed it: the edit term only
+    once it has ramped in)."""
+
+    TERMS = ("loss", "recon", "kl", "align", "relational", "edit", "edit_keep")
+
+    def __init__(self):
+        self.sums: dict[str, float] = {}
+        self.counts: dict[str, int] = {}
+
+    def add(self, terms: dict[str, torch.Tensor]) -> None:
+        for k in self.TERMS:
+            if k in terms:
+                self.sums[k] = self.sums.get(k, 0.0) + float(terms[k].detach())
+                self.counts[k] = self.counts.get(k, 0) + 1
+
+    def means(self) -> dict[str, float]:
+        return {k: v / self.counts[k] for k, v in self.sums.items()}
+
+
+def prepare_data(data_root: Path, train_cfg: TrainConfig, run_dir: Path, device: torch.device, *, resume: bool,
+                 progress: bool, write: bool = True) -> TrainData:
+    """The dataset's table, images and split (the saved one on resume), and the facts config.json keeps."""
     table = read_labels(data_root, require_va=True)
     split_path = run_dir / ck.SPLIT
     if resume and split_path.is_file():
         split = read_split(split_path, table)
     else:
-        split = make_split(
-            table,
-            train_cfg.split_column,
-            train_cfg.val_fraction,
-            train_cfg.seed,
-            train_cfg.train_values,
-            train_cfg.val_values,
-        )
+        c = train_cfg
+        split = make_split(table, c.split_column, c.val_fraction, c.seed, c.train_values, c.val_values)
         if write:  # the split is drawn from the seed: every process of a distributed run draws the same one
             write_split(split_path, table, split)
     if not (split == "train").any():
         raise ValueError("the split leaves no training rows")
     images = torch.from_numpy(load_images(table, progress=progress)).to(device)
-    counts = {s: int((split == s).sum()) for s in ("train", "val", "test")}
-    emotions = {e: table.emotions.count(e) for e in sorted(set(table.emotions))}
     summary = {
         "root": str(data_root),
         "name": data_root.name,
         "n": len(table),
-        "split": counts,
+        "split": {s: int((split == s).sum()) for s in ("train", "val", "test")},
         "heldout": heldout_name(split),
-        "emotions": emotions,
+        "emotions": {e: table.emotions.count(e) for e in sorted(set(table.emotions))},
     }
     return TrainData(images, table.va.astype(np.float32), split, summary)
 
@@ -81,6 +146,7 @@ def train_run(
     data_root: str | Path | None = None,
     model_cfg: ModelConfig | None = None,
     train_cfg: TrainConfig | None = None,
+    *,
     resume: bool = False,
     progress: bool = True,
     log: Callable[[str], None] = print,
@@ -92,229 +158,238 @@ def train_run(
     (used by the time-to-quality benchmark). On resume the saved config and split are used and the run continues from
     the last finished epoch.
     """
-    run_dir = Path(run_dir)
+    s, data_root = _open_session(Path(run_dir), data_root, model_cfg, train_cfg, resume=resume, progress=progress,
+                                 log=log, with_early_stop=on_eval is not None)
+    s.data = prepare_data(data_root, s.train_cfg, s.run_dir, s.device, resume=resume, progress=s.progress,
+                          write=s.main)
+    _plan(s)
+    if not resume and s.main:
+        _write_config(s)
+    _build_model(s, resume)
+    s.log(_describe(s))
+    stop = False
+    s.model.train()
+    while not stop and s.state.epoch < s.train_cfg.epochs and s.state.step < s.total_steps:
+        losses, stop = _run_epoch(s, on_eval)
+        if stop:
+            break
+        s.state.epoch += 1
+        losses = _mean_over_processes(s, losses)
+        if s.main:
+            stop = _score(s, losses, on_eval)
+            ck.save_weights(s.run_dir, s.model)
+            ck.save_checkpoint(s.run_dir, s.model, s.opt, s.state.to_dict())
+            _log_epoch(s, losses)
+        stop = _broadcast_stop(s, stop)
+    if stop and s.main:
+        ck.save_weights(s.run_dir, s.model)
+    summary = finish_run(s) if s.main else {}
+    if s.world > 1:
+        barrier(s.world)
+        torch.distributed.destroy_process_group()
+    return summary
+
+
+def _open_session(run_dir: Path, data_root, model_cfg, train_cfg, *, resume: bool, progress: bool, log,
+                  with_early_stop: bool) -> tuple[Session, Path]:
+    """Settings (the saved ones on resume), device, process rank; checks that need no data."""
     if resume:
         saved = read_json(run_dir / ck.CONFIG)
-        model_cfg = ModelConfig.from_dict(saved["model"])
-        train_cfg = TrainConfig.from_dict(saved["train"])
+        model_cfg, train_cfg = ModelConfig.from_dict(saved["model"]), TrainConfig.from_dict(saved["train"])
         data_root = Path(saved["dataset"]["root"])
     else:
         assert data_root is not None and model_cfg is not None and train_cfg is not None
         data_root = Path(data_root)
         run_dir.mkdir(parents=True, exist_ok=True)
     rank, world, device = dist_setup(resolve_device(train_cfg.device))
-    main = rank == 0
-    if not main:  # one voice: rank 0 logs, shows progress and writes the run folder
+    if rank != 0:  # one voice: rank 0 logs, shows progress and writes the run folder
         log, progress = (lambda s: None), False
     if train_cfg.batch_size % world:
         raise ValueError(f"batch_size {train_cfg.batch_size} must divide among {world} processes")
-    if world > 1 and (train_cfg.eval_every or on_eval):
+    if world > 1 and (train_cfg.eval_every or with_early_stop):
         raise ValueError("eval_every and early stopping are single-process features; drop --eval-every under torchrun")
-    precision = resolve_precision(train_cfg.precision, device)
     if train_cfg.threads:
         torch.set_num_threads(train_cfg.threads)
     torch.manual_seed(train_cfg.seed)
+    precision = resolve_precision(train_cfg.precision, device)
+    return Session(run_dir, model_cfg, train_cfg, device, precision, rank, world, log, progress), data_root
 
-    data = prepare_data(data_root, train_cfg, run_dir, device, resume, progress, write=main)
-    train_idx = np.flatnonzero(data.split == "train")
-    held = data.summary["heldout"]
-    val_idx = np.flatnonzero(data.split == held)
-    if train_cfg.max_val and len(val_idx) > train_cfg.max_val:
-        val_idx = np.sort(np.random.default_rng(train_cfg.seed).choice(val_idx, train_cfg.max_val, replace=False))
-    if len(train_idx) < train_cfg.batch_size:
-        raise ValueError(f"{len(train_idx)} training images is fewer than one batch of {train_cfg.batch_size}")
-    val_images, val_va = data.images[val_idx], data.va[val_idx]
-    if not resume and main:
-        write_json(
-            run_dir / ck.CONFIG,
-            {
-                "format": ck.FORMAT_VERSION,
-                "name": run_dir.name,
-                "model": model_cfg.to_dict(),
-                "train": train_cfg.to_dict(),
-                "dataset": data.summary,
-                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            },
-        )
-        (run_dir / ck.METRICS).unlink(missing_ok=True)
 
-    model = VAE(model_cfg).to(device)
-    if train_cfg.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    opt = torch.optim.Adam(model.parameters(), lr=train_cfg.lr, weight_decay=train_cfg.weight_decay)
-    state = {"epoch": 0, "step": 0, "images": 0, "train_s": 0.0}
+def _plan(s: Session) -> None:
+    """Steps per epoch and in all, and the held-out rows scored during training (a seeded subsample of max_val)."""
+    c, n_train = s.train_cfg, len(s.data.rows("train"))
+    if n_train < c.batch_size:
+        raise ValueError(f"{n_train} training images is fewer than one batch of {c.batch_size}")
+    s.steps_per_epoch = n_train // c.batch_size
+    s.total_steps = s.steps_per_epoch * c.epochs
+    if c.max_images:
+        s.total_steps = min(s.total_steps, math.ceil(c.max_images / c.batch_size))
+    val_idx = s.data.rows(s.heldout)
+    if c.max_val and len(val_idx) > c.max_val:
+        val_idx = np.sort(np.random.default_rng(c.seed).choice(val_idx, c.max_val, replace=False))
+    s.val_idx = val_idx
+
+
+def _write_config(s: Session) -> None:
+    write_json(s.run_dir / ck.CONFIG, {
+        "format": ck.FORMAT_VERSION,
+        "name": s.run_dir.name,
+        "model": s.model_cfg.to_dict(),
+        "train": s.train_cfg.to_dict(),
+        "dataset": s.data.summary,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    })
+    (s.run_dir / ck.METRICS).unlink(missing_ok=True)
+
+
+def _build_model(s: Session, resume: bool) -> None:
+    """Model, optimiser and state (restored on resume), and the distributed wrapper and sampler under torchrun."""
+    s.model = VAE(s.model_cfg).to(s.device)
+    if s.train_cfg.channels_last:
+        s.model = s.model.to(memory_format=torch.channels_last)
+    s.opt = torch.optim.Adam(s.model.parameters(), lr=s.train_cfg.lr, weight_decay=s.train_cfg.weight_decay)
     if resume:
-        state = ck.load_checkpoint(run_dir, model, opt)
-        log(f"resuming {run_dir.name} after epoch {state['epoch']} (step {state['step']})")
-    barrier(world)  # rank 0 has written config.json and split.csv
-    net, sampler, per_rank = model, None, train_cfg.batch_size // world
-    if world > 1:
-        from torch.nn.parallel import DistributedDataParallel
-        from torch.utils.data.distributed import DistributedSampler
+        s.state = TrainState(**ck.load_checkpoint(s.run_dir, s.model, s.opt))
+        s.log(f"resuming {s.run_dir.name} after epoch {s.state.epoch} (step {s.state.step})")
+    barrier(s.world)  # rank 0 has written config.json and split.csv
+    s.net = s.model
+    if s.world > 1:
+        s.net, s.sampler = wrap_distributed(s.model, s.device, s.rank, s.world, len(s.data.rows("train")),
+                                            s.train_cfg.seed)
 
-        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-        sampler = DistributedSampler(range(len(train_idx)), num_replicas=world, rank=rank, shuffle=True,
-                                     seed=train_cfg.seed, drop_last=True)
-        torch.manual_seed(train_cfg.seed * 1000 + rank + 1)  # each process its own flips and affine draws
 
-    steps_per_epoch = len(train_idx) // train_cfg.batch_size
-    total_steps = steps_per_epoch * train_cfg.epochs
-    if train_cfg.max_images:
-        total_steps = min(total_steps, math.ceil(train_cfg.max_images / train_cfg.batch_size))
-    log(
-        f"{run_dir.name}: {model_cfg.kind} / {model_cfg.label_mode}, {len(train_idx)} train + {len(val_idx)} {held} "
-        f"images, {train_cfg.epochs} epochs x {steps_per_epoch} steps of {train_cfg.batch_size}, {device} {precision}"
-        + (f", {world} processes x {per_rank}" if world > 1 else "")
-    )
+def _describe(s: Session) -> str:
+    c, m = s.train_cfg, s.model_cfg
+    return (f"{s.run_dir.name}: {m.kind} / {m.label_mode}, {len(s.data.rows('train'))} train + {len(s.val_idx)} "
+            f"{s.heldout} images, {c.epochs} epochs x {s.steps_per_epoch} steps of {c.batch_size}, {s.device} "
+            f"{s.precision}" + (f", {s.world} processes x {s.per_rank}" if s.world > 1 else ""))
 
-    def run_eval(epoch_losses: dict[str, float]) -> bool:
-        t0 = time.perf_counter()
-        ev = evaluate_heads(model, val_images, val_va, device, precision, train_cfg.channels_last)
-        rec = {
-            "epoch": state["epoch"],
-            "step": state["step"],
-            "images": state["images"],
-            "train_s": round(state["train_s"], 3),
-            "lr": opt.param_groups[0]["lr"],
-            "train": {k: round(v, 6) for k, v in epoch_losses.items()},
-            held: {k: ev[k] for k in ("n", "ccc_v", "ccc_a", "recon_mse")},
-            "eval_s": round(time.perf_counter() - t0, 3),
-        }
-        append_jsonl(run_dir / ck.METRICS, rec)
-        return bool(on_eval and on_eval(rec))
 
-    stop = False
-    bar = None
-    model.train()
-    while state["epoch"] < train_cfg.epochs and not stop and state["step"] < total_steps:
-        epoch = state["epoch"]
-        if sampler is not None:
-            sampler.set_epoch(epoch)
-            order = train_idx[np.fromiter(iter(sampler), dtype=np.int64)]  # this process's share, reshuffled per epoch
-        else:
-            order = train_idx[np.random.default_rng([train_cfg.seed, epoch]).permutation(len(train_idx))]
-        sums: dict[str, float] = {}
-        counts: dict[str, int] = {}  # per term: the edit term is only computed once it has ramped in
-        n_steps = 0
-        if progress:
-            from tqdm import tqdm
+def _epoch_order(s: Session) -> np.ndarray:
+    """This epoch's training rows, shuffled with (seed, epoch); under torchrun this process's share of them."""
+    train_idx = s.data.rows("train")
+    if s.sampler is not None:
+        s.sampler.set_epoch(s.state.epoch)
+        return train_idx[np.fromiter(iter(s.sampler), dtype=np.int64)]
+    return train_idx[np.random.default_rng([s.train_cfg.seed, s.state.epoch]).permutation(len(train_idx))]
 
-            bar = tqdm(
-                total=steps_per_epoch,
-                desc=f"{run_dir.name} epoch {epoch + 1}/{train_cfg.epochs}",
-                unit="step",
-                mininterval=0.5,
-                leave=True,
-            )
-        t_epoch = time.perf_counter()
-        for b in range(steps_per_epoch):
-            if state["step"] >= total_steps:
-                break
-            idx = torch.from_numpy(order[b * per_rank : (b + 1) * per_rank])
-            t0 = time.perf_counter()
-            x = to_input(data.images[idx.to(data.images.device)], device, train_cfg.channels_last)
-            if train_cfg.flip:  # mirror half the batch: valence and arousal do not change under a left-right flip
-                flip = torch.rand(x.shape[0], 1, 1, 1, device=device) < 0.5
-                x = torch.where(flip, x.flip(3), x)
-            if train_cfg.affine > 0:
-                x = random_affine(x, train_cfg.affine)
-            va = torch.from_numpy(data.va[idx.numpy()]).to(device)
-            for g in opt.param_groups:
-                g["lr"] = lr_at(state["step"], total_steps, train_cfg.lr, train_cfg.warmup)
-            with autocast(device, precision):
-                # through the DDP wrapper: its hooks average the gradients
-                terms = model.loss(x, va, out=net(x), edit_scale=edit_ramp(state["step"], total_steps,
-                                                                            model_cfg.edit_start))
-            opt.zero_grad(set_to_none=True)
-            terms["loss"].backward()
-            opt.step()
-            state["step"] += 1
-            state["images"] += x.shape[0] * world
-            n_steps += 1
-            for k in ("loss", "recon", "kl", "align", "relational", "edit", "edit_keep"):
-                if k in terms:
-                    sums[k] = sums.get(k, 0.0) + float(terms[k].detach())
-                    counts[k] = counts.get(k, 0) + 1
-            if not math.isfinite(sums["loss"]):
-                raise FloatingPointError(
-                    f"loss became {sums['loss']} at step {state['step']}; terms: "
-                    + ", ".join(f"{k}={float(v):.4g}" for k, v in terms.items())
-                )
-            state["train_s"] += time.perf_counter() - t0
-            if bar is not None:
-                bar.update(1)
-                if b % 10 == 0:
-                    bar.set_postfix({k: f"{v / counts[k]:.4f}" for k, v in sums.items()}, refresh=False)
-            if train_cfg.eval_every and state["step"] % train_cfg.eval_every == 0:
-                stop = run_eval({k: v / counts[k] for k, v in sums.items()})
-                if stop:
-                    break
-        if bar is not None:
-            bar.close()
-        if stop:
+
+def _run_epoch(s: Session, on_eval) -> tuple[dict[str, float], bool]:
+    """One pass over the training rows. Returns the epoch's mean loss terms and whether to stop early."""
+    order, meter = _epoch_order(s), LossMeter()
+    bar = _progress_bar(s)
+    t_epoch, n_steps, stop = time.perf_counter(), 0, False
+    for b in range(s.steps_per_epoch):
+        if s.state.step >= s.total_steps:
             break
-        state["epoch"] = epoch + 1
-        losses = {k: v / counts[k] for k, v in sums.items()}
-        if world > 1:  # the epoch's losses averaged over the processes; rank 0 scores and saves, the others wait
-            t = torch.tensor([losses[k] for k in sorted(losses)], dtype=torch.float64)
-            torch.distributed.all_reduce(t)
-            losses = {k: float(v) / world for k, v in zip(sorted(losses), t)}
-        if main:
-            stop = run_eval(losses)
-            ck.save_weights(run_dir, model)
-            ck.save_checkpoint(run_dir, model, opt, state)
-        if world > 1:
-            flag = torch.tensor([int(stop)])
-            torch.distributed.broadcast(flag, 0)
-            stop = bool(flag.item())
-        if not main:
-            continue
-        last = read_jsonl_last(run_dir / ck.METRICS)
-        rate = n_steps * train_cfg.batch_size / (time.perf_counter() - t_epoch)
-        log(
-            f"{run_dir.name} epoch {epoch + 1}: loss {losses['loss']:.4f} recon {losses['recon']:.4f} "
-            f"align {losses['align']:.4f} | {held} CCC v {last[held]['ccc_v']:.3f} a {last[held]['ccc_a']:.3f} "
-            f"recon {last[held]['recon_mse']:.4f} | {rate:.0f} img/s"
-        )
-
-    if stop and main:
-        ck.save_weights(run_dir, model)
-    summary = finish_run(run_dir, model, data, device, precision, train_cfg, state) if main else {}
-    if world > 1:
-        barrier(world)
-        torch.distributed.destroy_process_group()
-    return summary
+        terms = _step(s, order[b * s.per_rank : (b + 1) * s.per_rank])
+        meter.add(terms)
+        n_steps += 1
+        if bar is not None:
+            bar.update(1)
+            if b % 10 == 0:
+                bar.set_postfix({k: f"{v:.4f}" for k, v in meter.means().items()}, refresh=False)
+        if s.train_cfg.eval_every and s.state.step % s.train_cfg.eval_every == 0:
+            stop = _score(s, meter.means(), on_eval)
+            if stop:
+                break
+    if bar is not None:
+        bar.close()
+    s.epoch_rate = n_steps * s.train_cfg.batch_size / (time.perf_counter() - t_epoch)
+    return meter.means(), stop
 
 
-def finish_run(
-    run_dir: Path,
-    model: VAE,
-    data: TrainData,
-    device: torch.device,
-    precision: str,
-    train_cfg: TrainConfig,
-    state: dict,
-) -> dict:
+def _progress_bar(s: Session):
+    if not s.progress:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=s.steps_per_epoch, desc=f"{s.run_dir.name} epoch {s.state.epoch + 1}/{s.train_cfg.epochs}",
+                unit="step", mininterval=0.5, leave=True)
+
+
+def _step(s: Session, rows: np.ndarray) -> dict[str, torch.Tensor]:
+    """One optimiser step on ``rows``: augment, loss (through the DDP wrapper: its hooks average gradients), update."""
+    t0 = time.perf_counter()
+    c, idx = s.train_cfg, torch.from_numpy(rows)
+    x = to_input(s.data.images[idx.to(s.data.images.device)], s.device, c.channels_last)
+    if c.flip:
+        x = random_flip(x)
+    if c.affine > 0:
+        x = random_affine(x, c.affine)
+    va = torch.from_numpy(s.data.va[rows]).to(s.device)
+    for g in s.opt.param_groups:
+        g["lr"] = lr_at(s.state.step, s.total_steps, c.lr, c.warmup)
+    with autocast(s.device, s.precision):
+        scale = edit_ramp(s.state.step, s.total_steps, s.model_cfg.edit_start)
+        terms = s.model.loss(x, va, out=s.net(x), edit_scale=scale)
+    s.opt.zero_grad(set_to_none=True)
+    terms["loss"].backward()
+    s.opt.step()
+    s.state.step += 1
+    s.state.images += x.shape[0] * s.world
+    if not math.isfinite(float(terms["loss"].detach())):
+        raise FloatingPointError(f"loss became {float(terms['loss'])} at step {s.state.step}; terms: "
+                                 + ", ".join(f"{k}={float(v):.4g}" for k, v in terms.items()))
+    s.state.train_s += time.perf_counter() - t0
+    return terms
+
+
+def _score(s: Session, losses: dict[str, float], on_eval) -> bool:
+    """Score the held-out rows, append the record to metrics.jsonl; True when ``on_eval`` asks to stop."""
+    t0 = time.perf_counter()
+    ev = evaluate_heads(s.model, s.data.images[s.val_idx], s.data.va[s.val_idx], s.device, s.precision,
+                        s.train_cfg.channels_last)
+    rec = {
+        **s.state.to_dict(),
+        "train_s": round(s.state.train_s, 3),
+        "lr": s.opt.param_groups[0]["lr"],
+        "train": {k: round(v, 6) for k, v in losses.items()},
+        s.heldout: {k: ev[k] for k in ("n", "ccc_v", "ccc_a", "recon_mse")},
+        "eval_s": round(time.perf_counter() - t0, 3),
+    }
+    append_jsonl(s.run_dir / ck.METRICS, rec)
+    return bool(on_eval and on_eval(rec))
+
+
+def _mean_over_processes(s: Session, losses: dict[str, float]) -> dict[str, float]:
+    if s.world == 1:
+        return losses
+    return mean_over_processes(losses, s.world)
+
+
+def _broadcast_stop(s: Session, stop: bool) -> bool:
+    return broadcast_flag(stop) if s.world > 1 else stop
+
+
+def _log_epoch(s: Session, losses: dict[str, float]) -> None:
+    last, h = read_jsonl_last(s.run_dir / ck.METRICS), s.heldout
+    s.log(f"{s.run_dir.name} epoch {s.state.epoch}: loss {losses['loss']:.4f} recon {losses['recon']:.4f} "
+          f"align {losses['align']:.4f} | {h} CCC v {last[h]['ccc_v']:.3f} a {last[h]['ccc_a']:.3f} "
+          f"recon {last[h]['recon_mse']:.4f} | {s.epoch_rate:.0f} img/s")
+
+
+def finish_run(s: Session) -> dict:
     """Score the whole held-out split once more and write summary.json."""
-    held = data.summary["heldout"]
-    all_held = np.flatnonzero(data.split == held)
-    ev = evaluate_heads(model, data.images[all_held], data.va[all_held], device, precision, train_cfg.channels_last)
+    held = s.data.rows(s.heldout)
+    ev = evaluate_heads(s.model, s.data.images[held], s.data.va[held], s.device, s.precision,
+                        s.train_cfg.channels_last)
     summary = {
-        "name": run_dir.name,
-        "kind": model.cfg.kind,
-        "label_mode": model.cfg.label_mode,
-        "epochs": state["epoch"],
-        "steps": state["step"],
-        "images": state["images"],
-        "train_s": round(state["train_s"], 1),
-        "device": str(device),
-        "precision": precision,
-        "heldout": held,
+        "name": s.run_dir.name,
+        "kind": s.model_cfg.kind,
+        "label_mode": s.model_cfg.label_mode,
+        "epochs": s.state.epoch,
+        "steps": s.state.step,
+        "images": s.state.images,
+        "train_s": round(s.state.train_s, 1),
+        "device": str(s.device),
+        "precision": s.precision,
+        "heldout": s.heldout,
         "n_heldout": ev["n"],
         "ccc_v": ev["ccc_v"],
         "ccc_a": ev["ccc_a"],
         "recon_mse": ev["recon_mse"],
         "metrics": ev["metrics"],
     }
-    write_json(run_dir / ck.SUMMARY, summary)
+    write_json(s.run_dir / ck.SUMMARY, summary)
     return summary
