@@ -1,8 +1,8 @@
 """Evaluate trained runs on their held-out split and write one report comparing them side by side.
 
-    python -m scripts.evaluate runs/levasa runs/vanilla --out reports/synth
-    python -m scripts.evaluate runs/fer-levasa runs/fer-vanilla --out reports/fer2013
-    python -m scripts.evaluate runs/levasa --quick --no-tsne        # a fast smoke test (numbers not for reporting)
+    levasa evaluate runs/levasa runs/vanilla --out reports/synth
+    levasa evaluate runs/fer-levasa runs/fer-vanilla --out reports/fer2013
+    levasa evaluate runs/levasa --quick --no-tsne               # a fast smoke test (numbers not for reporting)
 
 Per run it writes RUN/metrics.json (every task's numbers, each with its split and n), RUN/latents.npz (every dataset
 row's latent mean, labels and head VA, for the server) and RUN/projections.npz (t-SNE and PCA, cached: a second
@@ -17,6 +17,15 @@ import shlex
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
+
+from models import runs as ck
+from models.data.labels import DatasetError, read_labels
+from models.device import resolve_device
+from models.eval.report import ReportData, ReportRun, write_report
+from models.eval.rundata import run_data
+from models.eval.tasks import EvaluationError, check_same_rows, evaluate_run, judge_on_real, load_judge
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,77 +60,70 @@ def main(argv: list[str] | None = None) -> int:
     for r in args.runs:
         if not r.is_dir():
             return fail(f"{r} is not a folder (expected a run folder such as runs/levasa)")
-        if not (r / "config.json").is_file():
-            return fail(f"{r} is not a run folder: no config.json (train one with python -m scripts.train)")
+        if not (r / ck.CONFIG).is_file():
+            return fail(f"{r} is not a run folder: no {ck.CONFIG} (train one with levasa train)")
     names = [r.resolve().name for r in args.runs]
     if len(set(names)) != len(names):
         return fail(f"run names must differ, got {', '.join(names)}")
     if args.max_points < 10:
         return fail(f"--max-points must be at least 10, got {args.max_points}")
 
-    import numpy as np
-
-    from models import runs as ck
-    from models.data.labels import DatasetError, read_labels
-    from models.device import resolve_device
-    from models.eval.report import ReportData, ReportRun, write_report
-    from models.eval.rundata import run_data
-    from models.eval.tasks import EvaluationError, check_same_rows, evaluate_run, judge_on_real, load_judge
-
+    try:
+        runs, data, device = _load(args)
+    except EvaluationError as e:
+        return fail(str(e))
     t_start = time.perf_counter()
+    judge_net, judge_real, notes = _judge(args, runs, data, device)
+    results = {run.name: evaluate_run(run, data, quick=args.quick, tsne=not args.no_tsne, max_points=args.max_points,
+                                      judge_net=judge_net, judge_real=judge_real, fidelity=not args.no_fidelity,
+                                      seed=args.seed, progress=not args.quiet)
+               for run in runs}
+    out = args.out or Path("reports") / "-".join(r.name for r in runs)
+    rd = _report_data(args, argv, runs, data, next(iter(results.values()))["grid_rows"], notes)
+    report_runs = [ReportRun(name, r["metrics"], recon=r["recon"], proj=r["proj"], va_head=r["latents"]["va_head"],
+                             strip=r["strip"], strip_targets=r["strip_targets"]) for name, r in results.items()]
+    path = write_report(out / "report.html", report_runs, rd)
+    print_summary({k: v["metrics"] for k, v in results.items()}, path, time.perf_counter() - t_start)
+    print_figures(runs, {k: v["metrics"] for k, v in results.items()}, rd, quick=args.quick)
+    return 0
+
+
+def _load(args):
+    """The runs (on one device), checked to share their rows and split, and their data. EvaluationError says why not."""
     try:
         device = resolve_device(args.device)
         runs = [ck.load_run(r, device) for r in args.runs]
         check_same_rows(runs)
         data = run_data(runs[0], progress=not args.quiet)
     except (ck.RunError, DatasetError, EvaluationError, ValueError, OSError, KeyError) as e:
-        return fail(f"{type(e).__name__}: {e}" if isinstance(e, OSError | KeyError) else str(e))
-    files = read_labels(runs[0].config["dataset"]["root"], require_va=True).files
-    progress = not args.quiet
-    n_held = int((data.split == data.heldout).sum())
-    if n_held < 10 or (data.split == "train").sum() < 10:
-        return fail(f"too few rows to evaluate: {n_held} held-out ({data.heldout}), "
-                    f"{int((data.split == 'train').sum())} train")
+        raise EvaluationError(f"{type(e).__name__}: {e}" if isinstance(e, OSError | KeyError) else str(e)) from None
+    n_held, n_train = int((data.split == data.heldout).sum()), int((data.split == "train").sum())
+    if n_held < 10 or n_train < 10:
+        raise EvaluationError(f"too few rows to evaluate: {n_held} held-out ({data.heldout}), {n_train} train")
+    return runs, data, device
 
-    judge_net, judge_real, skip, notes = None, None, "", []
+
+def _judge(args, runs, data, device):
+    """The independent judge and its agreement with the real held-out faces (None, None with --no-fidelity)."""
     if args.no_fidelity:
-        skip = "skipped (--no-fidelity)"
-    else:
-        try:
-            import models.eval.fidelity  # noqa: F401
-        except ImportError as e:
-            skip = f"skipped: models.eval.fidelity is not importable ({e})"
-            print(f"note: edit fidelity {skip}", file=sys.stderr)
-        if not skip:
-            judge_net, meta = load_judge(runs[0].path.parent, files, data, quick=args.quick, device=device,
-                                         progress=progress)
-            judge_real = judge_on_real(judge_net, data)
-            notes.append(f"edit-fidelity judge: {meta.get('epochs')} epochs on n = {meta.get('n_train')} training "
-                         f"faces, cached as {meta.get('key')}")
+        return None, None, []
+    files = read_labels(runs[0].config["dataset"]["root"], require_va=True).files
+    judge_net, meta = load_judge(runs[0].path.parent, files, data, quick=args.quick, device=device,
+                                 progress=not args.quiet)
+    note = (f"edit-fidelity judge: {meta.get('epochs')} epochs on n = {meta.get('n_train')} training faces, cached "
+            f"as {meta.get('key')}")
+    return judge_net, judge_on_real(judge_net, data), [note]
 
-    results = {}
-    for run in runs:
-        results[run.name] = evaluate_run(run, data, quick=args.quick, tsne=not args.no_tsne,
-                                         max_points=args.max_points, judge_net=judge_net, judge_real=judge_real,
-                                         fidelity_skip=skip,
-                                         seed=args.seed, progress=progress)
 
-    out = args.out or Path("reports") / "-".join(r.name for r in runs)
-    rows = next(iter(results.values()))["grid_rows"]
-    rd = ReportData(
+def _report_data(args, argv, runs, data, rows, notes) -> ReportData:
+    quick_note = ["--quick: smoke-test settings; these numbers are not for reporting"] if args.quick else []
+    return ReportData(
         dataset=str(runs[0].config["dataset"].get("name", runs[0].config["dataset"]["root"])),
         va=np.asarray(data.va), emotions=np.asarray(data.emotions), heldout_mask=data.split == data.heldout,
         heldout=data.heldout, originals=data.images[rows].numpy(),
-        command="python -m scripts.evaluate " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:])),
-        notes=(["--quick: smoke-test settings; these numbers are not for reporting"] if args.quick else []) + notes,
+        command="levasa evaluate " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:])),
+        notes=quick_note + notes,
     )
-    report_runs = [ReportRun(name, r["metrics"], recon=r["recon"], proj=r["proj"], va_head=r["latents"]["va_head"],
-                             strip=r["strip"], strip_targets=r["strip_targets"]) for name, r in results.items()]
-    path = write_report(out / "report.html", report_runs, rd)
-
-    print_summary({k: v["metrics"] for k, v in results.items()}, path, time.perf_counter() - t_start)
-    print_figures(runs, {k: v["metrics"] for k, v in results.items()}, rd, quick=args.quick)
-    return 0
 
 
 def _best(em: dict, fs: str) -> tuple[str, float]:

@@ -39,7 +39,7 @@ FAST_REG = {k: probes.REGRESSORS[k] for k in ("ridge", "lasso", "svr")}
 
 def test_linear_probe_reads_va_from_aligned_chunks_and_beats_the_constant():
     mu, va, split, _ = _latents()
-    res = probes.linear_probe(mu, va, split, ZV, ZA)
+    res = probes.linear_probe(mu, va, split, zv=ZV, za=ZA)
     assert res["split"] == "val" and res["n"] == 150 and res["n_train"] == 750
     assert res["va_pred"].shape == (150, 2)
     assert np.abs(res["va_pred"]).max() <= 1.0
@@ -50,7 +50,7 @@ def test_linear_probe_reads_va_from_aligned_chunks_and_beats_the_constant():
 
 def test_linear_probe_on_noise_is_no_better_than_the_constant():
     mu, va, split, _ = _latents(signal=False)
-    res = probes.linear_probe(mu, va, split, ZV, ZA)
+    res = probes.linear_probe(mu, va, split, zv=ZV, za=ZA)
     for axis, j in (("valence", 0), ("arousal", 1)):
         assert res["metrics"][axis]["ccc"] < 0.2
         assert res["metrics"][axis]["rmse"] > 0.9 * va[split == "val", j].std()
@@ -62,7 +62,7 @@ def test_standardisation_uses_training_statistics_only():
     mu, va, split, _ = _latents()
     held = split == "val"
     mu[held] += 25.0
-    res = probes.linear_probe(mu, va, split, ZV, ZA)
+    res = probes.linear_probe(mu, va, split, zv=ZV, za=ZA)
     train = split == "train"
     scaler = StandardScaler().fit(mu[train][:, ZV])
     ridge = Ridge(alpha=res["alpha"]["valence"]).fit(scaler.transform(mu[train][:, ZV]), va[train, 0])
@@ -76,7 +76,7 @@ def test_standardisation_uses_training_statistics_only():
 
 def test_emotion_prediction_beats_the_majority_class_when_the_chunks_carry_va():
     mu, va, split, emo = _latents()
-    res = probes.emotion_prediction(mu, emo, split, ZV, ZA, classifiers=FAST_CLS, sets=("z_v+z_a", "z_z"))
+    res = probes.emotion_prediction(mu, emo, split, zv=ZV, za=ZA, classifiers=FAST_CLS, sets=("z_v+z_a", "z_z"))
     assert res["split"] == "val" and res["n"] == 150
     maj = res["majority"]["accuracy"]
     best = max(r["accuracy"] for r in res["results"]["z_v+z_a"].values())
@@ -89,7 +89,7 @@ def test_emotion_prediction_beats_the_majority_class_when_the_chunks_carry_va():
 
 def test_emotion_prediction_on_noise_does_not_beat_the_majority_class():
     mu, va, split, emo = _latents(signal=False)
-    res = probes.emotion_prediction(mu, emo, split, ZV, ZA, classifiers=FAST_CLS, sets=("z",))
+    res = probes.emotion_prediction(mu, emo, split, zv=ZV, za=ZA, classifiers=FAST_CLS, sets=("z",))
     for r in res["results"]["z"].values():
         assert r["accuracy"] < res["majority"]["accuracy"] + 0.1
 
@@ -97,22 +97,22 @@ def test_emotion_prediction_on_noise_does_not_beat_the_majority_class():
 def test_svm_is_fitted_on_a_stratified_subsample_of_large_training_splits(monkeypatch):
     monkeypatch.setattr(probes, "SVM_MAX_FIT", 300)
     mu, va, split, emo = _latents()
-    res = probes.emotion_prediction(mu, emo, split, ZV, ZA, classifiers={"svm": probes.CLASSIFIERS["svm"]},
+    res = probes.emotion_prediction(mu, emo, split, zv=ZV, za=ZA, classifiers={"svm": probes.CLASSIFIERS["svm"]},
                                     sets=("z_v",))
     assert res["results"]["z_v"]["svm"]["n_fit"] == 300
-    reg = probes.regression(mu, va, split, ZV, ZA, regressors={"svr": probes.REGRESSORS["svr"]})
+    reg = probes.regression(mu, va, split, zv=ZV, za=ZA, regressors={"svr": probes.REGRESSORS["svr"]})
     assert reg["results"]["z_v -> V"]["svr"]["n_fit"] == 300
 
 
 def test_regression_and_inverse_regression_against_the_constant():
     mu, va, split, _ = _latents()
-    reg = probes.regression(mu, va, split, ZV, ZA, regressors=FAST_REG)
+    reg = probes.regression(mu, va, split, zv=ZV, za=ZA, regressors=FAST_REG)
     assert reg["split"] == "val" and reg["n"] == 150 and set(reg["results"]) == {"z_v -> V", "z_a -> A"}
     for task, row in reg["results"].items():
         assert reg["constant"][task]["r2"] <= 0.0 and abs(reg["constant"][task]["ev"]) < 1e-9
         for name, r in row.items():
             assert r["r2"] > 0.8 and r["ev"] > 0.8, (task, name, r)
-    inv = probes.inverse_regression(mu, va, split, ZV, ZA, regressors=FAST_REG)
+    inv = probes.inverse_regression(mu, va, split, zv=ZV, za=ZA, regressors=FAST_REG)
     assert set(inv["results"]) == {"z_v -> A", "z_a -> V"}
     for row in inv["results"].values():  # V and A are independent here: a chunk holds nothing of the other axis
         for r in row.values():
@@ -121,7 +121,7 @@ def test_regression_and_inverse_regression_against_the_constant():
 
 def test_regression_on_noise_explains_nothing():
     mu, va, split, _ = _latents(signal=False)
-    reg = probes.regression(mu, va, split, ZV, ZA, regressors=FAST_REG)
+    reg = probes.regression(mu, va, split, zv=ZV, za=ZA, regressors=FAST_REG)
     for row in reg["results"].values():
         for r in row.values():
             assert r["r2"] < 0.1
@@ -130,14 +130,14 @@ def test_regression_on_noise_explains_nothing():
 def test_probes_refuse_a_split_without_held_out_rows():
     mu, va, _, _ = _latents(n=200)
     with pytest.raises(ValueError, match="need rows in both 'train' and 'val'"):
-        probes.linear_probe(mu, va, np.array(["train"] * 200), ZV, ZA)
+        probes.linear_probe(mu, va, np.array(["train"] * 200), zv=ZV, za=ZA)
 
 
 def test_a_class_too_rare_to_stratify_is_left_out_of_training_and_named():
     mu, va, split, emo = _latents()
     emo = emo.astype(object)
     emo[:2] = "contempt"  # two training rows only
-    res = probes.emotion_prediction(mu, emo, split, ZV, ZA, sets=("z_v+z_a",),
+    res = probes.emotion_prediction(mu, emo, split, zv=ZV, za=ZA, sets=("z_v+z_a",),
                                     classifiers={"mlp": probes.CLASSIFIERS["mlp"], "svm": probes.CLASSIFIERS["svm"]})
     assert res["dropped_classes"] == {"contempt": 2}
     assert res["n_train"] == 748 and "contempt" in res["classes"]

@@ -119,9 +119,8 @@ def _subsample(n: int, k: int, seed: int, stratify: np.ndarray | None = None) ->
 
 
 # --- task 2: the linear probe beside the heads -----------------------------------------------------------------------
-def linear_probe(
-    mu: np.ndarray, va: np.ndarray, split: np.ndarray, zv_slice: slice, za_slice: slice, heldout: str | None = None
-) -> dict:
+def linear_probe(mu: np.ndarray, va: np.ndarray, split: np.ndarray, *, zv: slice, za: slice,
+                 heldout: str | None = None) -> dict:
     """Ridge z_v -> V and z_a -> A fitted on the training split (alpha by efficient leave-one-out CV on it).
 
     Returns {"split", "n", "n_train", "alpha": {"valence", "arousal"}, "va_pred": (n, 2) held-out predictions clipped
@@ -131,7 +130,7 @@ def linear_probe(
     mu, va = np.asarray(mu, np.float32), np.asarray(va, np.float64)
     pred = np.zeros((int(held.sum()), 2))
     alpha = {}
-    for j, (axis, sl) in enumerate((("valence", zv_slice), ("arousal", za_slice))):
+    for j, (axis, sl) in enumerate((("valence", zv), ("arousal", za))):
         model = _pipe(RidgeCV(alphas=RIDGE_ALPHAS)).fit(mu[train][:, sl], va[train, j])
         alpha[axis] = float(model.named_steps["model"].alpha_)
         pred[:, j] = model.predict(mu[held][:, sl])
@@ -151,8 +150,9 @@ def emotion_prediction(
     mu: np.ndarray,
     emotions: np.ndarray,
     split: np.ndarray,
-    zv_slice: slice,
-    za_slice: slice,
+    *,
+    zv: slice,
+    za: slice,
     heldout: str | None = None,
     seed: int = 0,
     classifiers: dict | None = None,
@@ -189,7 +189,7 @@ def emotion_prediction(
         },
         "results": {},
     }
-    feats = feature_sets(mu, zv_slice, za_slice)
+    feats = feature_sets(mu, zv, za)
     cv = StratifiedKFold(3, shuffle=True, random_state=seed)
     for fs in sets:
         x_tr, x_te = feats[fs][train], feats[fs][held]
@@ -213,9 +213,7 @@ def emotion_prediction(
 
 
 # --- tasks 4 and 5: regression and inverse regression ---------------------------------------------------------------
-def _regression(
-    mu, va, split, pairs: dict[str, tuple[slice, int]], heldout, seed, regressors, progress
-) -> dict:
+def _regression(mu, va, split, pairs: dict[str, tuple[slice, int]], *, heldout, seed, regressors, progress) -> dict:
     train, held, heldout = _masks(split, heldout)
     mu, va = np.asarray(mu, np.float32), np.asarray(va, np.float64)
     out = {"split": heldout, "n": int(held.sum()), "n_train": int(train.sum()), "results": {}, "constant": {}}
@@ -244,18 +242,18 @@ def _regression(
     return out
 
 
-def regression(mu, va, split, zv_slice: slice, za_slice: slice, heldout: str | None = None, seed: int = 0,
+def regression(mu, va, split, *, zv: slice, za: slice, heldout: str | None = None, seed: int = 0,
                regressors: dict | None = None, progress: Callable[[str], None] | None = None) -> dict:
     """Task 4: z_v -> V and z_a -> A; explained variance and R^2 on the held-out split, the training mean beside."""
-    pairs = {"z_v -> V": (zv_slice, 0), "z_a -> A": (za_slice, 1)}
-    return _regression(mu, va, split, pairs, heldout, seed, regressors, progress)
+    pairs = {"z_v -> V": (zv, 0), "z_a -> A": (za, 1)}
+    return _regression(mu, va, split, pairs, heldout=heldout, seed=seed, regressors=regressors, progress=progress)
 
 
-def inverse_regression(mu, va, split, zv_slice: slice, za_slice: slice, heldout: str | None = None, seed: int = 0,
+def inverse_regression(mu, va, split, *, zv: slice, za: slice, heldout: str | None = None, seed: int = 0,
                        regressors: dict | None = None, progress: Callable[[str], None] | None = None) -> dict:
     """Task 5: z_v -> A and z_a -> V (how much each chunk leaks the other axis)."""
-    pairs = {"z_v -> A": (zv_slice, 1), "z_a -> V": (za_slice, 0)}
-    return _regression(mu, va, split, pairs, heldout, seed, regressors, progress)
+    pairs = {"z_v -> A": (zv, 1), "z_a -> V": (za, 0)}
+    return _regression(mu, va, split, pairs, heldout=heldout, seed=seed, regressors=regressors, progress=progress)
 
 
 def quick_models() -> tuple[dict, dict]:

@@ -32,8 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from models.io import save_npz
+from models.runs import PROJECTIONS
 
-PROJECTIONS = "projections.npz"
 PROJ_VERSION = 2  # bump when the settings below change: old caches are then recomputed
 PERPLEXITY = 30.0
 PCA_DIMS = 50
@@ -168,7 +168,7 @@ def cached_projections(
     progress: bool = False,
 ) -> tuple[dict[str, np.ndarray], bool]:
     """RUN/projections.npz when its key matches these latents, else computed and saved. Returns (arrays, reused)."""
-    path = Path(run_dir) / PROJECTIONS
+    path = Path(run_dir) / PROJECTIONS  # the file name's owner: models.runs
     key = cache_key(mu, zv_slice, za_slice, max_points, seed, tsne)
     # A cache with t-SNE also serves a call without it (its PCA arrays are the same).
     for k in (key,) if tsne else (cache_key(mu, zv_slice, za_slice, max_points, seed, True), key):

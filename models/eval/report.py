@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.data.emotions import ALL_EMOTIONS
+from models.data.emotions import ALL_EMOTIONS, EMOTION_COLOURS
 from models.data.transfer import affectnet_ellipses
 from models.io import atomic_write
 
@@ -33,16 +33,6 @@ SECTIONS = (
     "7. The circumplex: predicted against labelled VA",
     "8. Edit fidelity",
 )
-EMOTION_COLOURS = {
-    "neutral": "#7f7f7f",
-    "happy": "#2ca02c",
-    "sad": "#1f77b4",
-    "surprise": "#ff7f0e",
-    "fear": "#9467bd",
-    "disgust": "#8c564b",
-    "anger": "#d62728",
-    "contempt": "#e377c2",
-}
 REPORT_POINTS = 5000  # points per t-SNE panel in the report (WebGL copes with more; the file size does not)
 CIRCUMPLEX_POINTS = 2000
 

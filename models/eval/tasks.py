@@ -13,6 +13,7 @@ Results go to RUN/metrics.json; latents to RUN/latents.npz; projections to RUN/p
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,11 +26,12 @@ from models.data.transfer import affectnet_ellipses
 from models.eval import probes
 from models.eval.affect import va_metrics
 from models.eval.export import export_latents, save_thumbnails
+from models.eval.fidelity import edit_fidelity
+from models.eval.judge import judge, judge_key, load_or_train_judge
 from models.eval.projections import cached_projections
 from models.eval.rundata import RunData
 from models.io import write_json
 
-METRICS_JSON = "metrics.json"
 GRID_FACES = 10  # held-out faces in the reconstruction grid
 
 
@@ -107,6 +109,119 @@ def _jsonable(obj):
     return obj
 
 
+@dataclass
+class RunEval:
+    """What every task of one run's evaluation reads: the run, its data and exported latents, the held-out rows."""
+
+    run: ck.LoadedRun
+    data: RunData
+    lat: dict[str, np.ndarray]  # export_latents' arrays
+    quick: bool
+    seed: int
+    progress: bool
+
+    @property
+    def split(self) -> np.ndarray:
+        return np.asarray(self.data.split).astype(str)
+
+    @property
+    def held(self) -> np.ndarray:
+        return self.split == self.data.heldout
+
+    @property
+    def va(self) -> np.ndarray:
+        return np.asarray(self.data.va, np.float64)
+
+    @property
+    def chunks(self) -> dict[str, slice]:
+        """{"zv": z_v's columns, "za": z_a's} in the latent."""
+        c = self.run.model_cfg
+        return {"zv": slice(0, c.zv_dim), "za": slice(c.zv_dim, c.zv_dim + c.za_dim)}
+
+    @property
+    def sn(self) -> dict:
+        return {"split": self.data.heldout, "n": int(self.held.sum())}
+
+
+def task_reconstruction(ev: RunEval) -> tuple[dict, np.ndarray, np.ndarray]:
+    """1. Recon MSE of the latent mean on the held-out split, beside the mean training image's; and the grid faces.
+    Returns (figures, grid rows, their uint8 reconstructions)."""
+    recon_mse = float(ev.lat["recon_mse"][ev.held].mean())
+    figures = ev.sn | {"recon_mse": recon_mse, "mean_image_mse": mean_image_mse(ev.data)}
+    rows = grid_rows(ev.data)
+    return figures, rows, reconstruct(ev.run, ev.lat["mu"][rows])
+
+
+def task_alignment(ev: RunEval) -> dict:
+    """2. The heads against the labels, beside the constant (training mean), a linear probe and the category centres."""
+    va, held, split = ev.va, ev.held, ev.split
+    const = np.broadcast_to(va[split == "train"].mean(0), va[held].shape)
+    lp = probes.linear_probe(ev.lat["mu"], va, split, **ev.chunks, heldout=ev.data.heldout)
+    out = ev.sn | {"heads": va_metrics(va[held], ev.lat["va_head"][held]), "constant": va_metrics(va[held], const),
+                   "linear_probe": lp}
+    centre = heads_vs_centre(ev.lat["va_head"][held], np.asarray(ev.data.emotions)[held])
+    if centre:
+        out["heads_vs_centre"] = {"split": ev.data.heldout} | centre
+    return out
+
+
+def _probe_setup(ev: RunEval) -> tuple[np.ndarray, dict | None, dict | None]:
+    """The split the probes fit on and their models: in quick mode one setting each and at most 4,000 training rows."""
+    if not ev.quick:
+        return ev.split, None, None
+    cls, reg = probes.quick_models()
+    split, train_idx = ev.split.copy(), np.flatnonzero(ev.split == "train")
+    if len(train_idx) > 4000:
+        split[np.random.default_rng(ev.seed).choice(train_idx, len(train_idx) - 4000, replace=False)] = "unused"
+    return split, cls, reg
+
+
+def task_probes(ev: RunEval) -> dict:
+    """3-5. Emotion from each chunk, regression and inverse regression (models.eval.probes), with a progress bar."""
+    split, cls, reg = _probe_setup(ev)
+    n_fits = len(probes.FEATURE_SETS) * len(cls or probes.CLASSIFIERS) + 4 * len(reg or probes.REGRESSORS)
+    bar = None
+    if ev.progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=n_fits, desc=f"probes {ev.run.name}", unit="fit")
+    tick = (lambda what: (bar.set_postfix_str(what, refresh=False), bar.update())) if bar else None
+    common = {"heldout": ev.data.heldout, "seed": ev.seed, "progress": tick}
+    mu, emotions = ev.lat["mu"], np.asarray(ev.data.emotions)
+    out = {"emotion": probes.emotion_prediction(mu, emotions, split, **ev.chunks, classifiers=cls, **common),
+           "regression": probes.regression(mu, ev.va, split, **ev.chunks, regressors=reg, **common),
+           "inverse_regression": probes.inverse_regression(mu, ev.va, split, **ev.chunks, regressors=reg, **common)}
+    if bar:
+        bar.close()
+    return out
+
+
+def task_projections(ev: RunEval, *, tsne: bool, max_points: int) -> tuple[dict, dict]:
+    """6. t-SNE and PCA of the chunks, cached in the run folder. Returns (figures, the projection arrays)."""
+    t0 = time.perf_counter()
+    n = min(max_points, 2000) if ev.quick else max_points
+    proj, reused = cached_projections(ev.run.path, ev.lat["mu"], *ev.chunks.values(), n, ev.seed, tsne=tsne,
+                                      progress=ev.progress)
+    return {"n": int(len(proj["ids"])), "tsne": bool(len(proj["tsne_v"])), "reused": reused, "key": str(proj["key"]),
+            "seconds": round(time.perf_counter() - t0, 1)}, proj
+
+
+def task_edit_fidelity(ev: RunEval, judge_net, judge_real: dict | None) -> tuple[dict, np.ndarray, np.ndarray]:
+    """8. Edits read back by the heads and by the independent judge. Returns (figures, the strip, its targets)."""
+    held_images = ev.data.images[ev.held]
+    fid = edit_fidelity(ev.run.model, held_images, judge_net, n_faces=24 if ev.quick else 300, seed=ev.seed)
+    real = judge_real if judge_real is not None else judge_on_real(judge_net, ev.data)
+    figures = {"split": ev.data.heldout} | _jsonable(fid) | {"judge_on_real": real}
+    return figures, fid.get("strip"), fid.get("strip_targets")
+
+
+def _header(ev: RunEval) -> dict:
+    c = ev.run.model_cfg
+    return {"run": ev.run.name, "kind": c.kind, "label_mode": c.label_mode, "epochs": ev.run.train_cfg.epochs,
+            "dataset": {k: ev.run.config["dataset"].get(k) for k in ("name", "root", "n")},
+            "split": ev.data.heldout, "n": ev.sn["n"], "n_train": int((ev.split == "train").sum()), "quick": ev.quick}
+
+
 def evaluate_run(
     run: ck.LoadedRun,
     data: RunData,
@@ -116,127 +231,59 @@ def evaluate_run(
     max_points: int = 30000,
     judge_net=None,
     judge_real: dict | None = None,
-    fidelity_skip: str = "",
+    fidelity: bool = True,
     seed: int = 0,
     progress: bool = True,
 ) -> dict:
-    """Every task for one run. Writes RUN/latents.npz, RUN/projections.npz and RUN/metrics.json.
+    """Every task for one run. Writes RUN/latents.npz, thumbs.npz, projections.npz and metrics.json.
 
     Returns {"metrics": the metrics.json dict, "latents": the exported arrays, "proj": the projections,
     "recon": uint8 reconstructions of grid_rows(data), "strip"/"strip_targets": the edit strip or None}.
     quick: one hyperparameter setting per model, at most 4,000 training rows for the probes, 2,000 projected points,
     24 faces for edit fidelity (for CI and smoke tests; the numbers are not the reported ones).
-    judge_real: ``judge_on_real(judge_net, data)``, the same for every run of one dataset (computed here if absent).
+    fidelity False (``--no-fidelity``) leaves edit fidelity out, and says so in metrics.json; otherwise ``judge_net``
+    is required. judge_real: ``judge_on_real(judge_net, data)``, shared by every run of one dataset.
     """
+    if fidelity and judge_net is None:
+        raise EvaluationError("edit fidelity needs the judge (load_judge); pass fidelity=False to leave it out")
     timing: dict[str, float] = {}
-    t0 = time.perf_counter()
-    lat = export_latents(run, data, progress=progress)
-    save_thumbnails(run.path, data.images)
-    timing["encode"] = time.perf_counter() - t0
-    c = run.model_cfg
-    zv, za = slice(0, c.zv_dim), slice(c.zv_dim, c.zv_dim + c.za_dim)
-    split = np.asarray(data.split).astype(str)
-    held = split == data.heldout
-    n_held, n_train = int(held.sum()), int((split == "train").sum())
-    emotions = np.asarray(data.emotions)
-    va = np.asarray(data.va, np.float64)
 
-    metrics: dict = {
-        "run": run.name,
-        "kind": c.kind,
-        "label_mode": c.label_mode,
-        "epochs": run.train_cfg.epochs,
-        "dataset": {k: run.config["dataset"].get(k) for k in ("name", "root", "n")},
-        "split": data.heldout,
-        "n": n_held,
-        "n_train": n_train,
-        "quick": quick,
-    }
-    sn = {"split": data.heldout, "n": n_held}
-
-    # 1. reconstruction
-    t0 = time.perf_counter()
-    metrics["reconstruction"] = sn | {"recon_mse": float(lat["recon_mse"][held].mean()),
-                                      "mean_image_mse": mean_image_mse(data)}
-    rows = grid_rows(data)
-    recon = reconstruct(run, lat["mu"][rows])
-    timing["reconstruction"] = time.perf_counter() - t0
-
-    # 2. alignment
-    t0 = time.perf_counter()
-    const = np.broadcast_to(va[split == "train"].mean(0), va[held].shape)
-    lp = probes.linear_probe(lat["mu"], va, split, zv, za, data.heldout)
-    align = sn | {"heads": va_metrics(va[held], lat["va_head"][held]), "constant": va_metrics(va[held], const),
-                  "linear_probe": lp}
-    centre = heads_vs_centre(lat["va_head"][held], emotions[held])
-    if centre:
-        align["heads_vs_centre"] = {"split": data.heldout} | centre
-    metrics["alignment"] = align
-    timing["alignment"] = time.perf_counter() - t0
-
-    # 3-5. probes
-    probe_split = split
-    cls, reg = (None, None)
-    if quick:
-        cls, reg = probes.quick_models()
-        train_idx = np.flatnonzero(split == "train")
-        if len(train_idx) > 4000:
-            probe_split = split.copy()
-            drop = np.random.default_rng(seed).choice(train_idx, len(train_idx) - 4000, replace=False)
-            probe_split[drop] = "unused"
-    n_fits = len(probes.FEATURE_SETS) * len(cls or probes.CLASSIFIERS) + 4 * len(reg or probes.REGRESSORS)
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=n_fits, desc=f"probes {run.name}", unit="fit")
-    tick = (lambda what: (bar.set_postfix_str(what, refresh=False), bar.update())) if bar else None
-    t0 = time.perf_counter()
-    metrics["emotion"] = probes.emotion_prediction(lat["mu"], emotions, probe_split, zv, za, data.heldout, seed,
-                                                   classifiers=cls, progress=tick)
-    timing["emotion"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    metrics["regression"] = probes.regression(lat["mu"], va, probe_split, zv, za, data.heldout, seed, reg, tick)
-    metrics["inverse_regression"] = probes.inverse_regression(lat["mu"], va, probe_split, zv, za, data.heldout, seed,
-                                                              reg, tick)
-    timing["regression"] = time.perf_counter() - t0
-    if bar:
-        bar.close()
-
-    # 6. projections (cached: a second evaluation of the same latents reuses them)
-    t0 = time.perf_counter()
-    proj, reused = cached_projections(run.path, lat["mu"], zv, za, min(max_points, 2000) if quick else max_points,
-                                      seed, tsne=tsne, progress=progress)
-    timing["projections"] = time.perf_counter() - t0
-    metrics["projections"] = {"n": int(len(proj["ids"])), "tsne": bool(len(proj["tsne_v"])), "reused": reused,
-                              "key": str(proj["key"]), "seconds": round(timing["projections"], 1)}
-
-    # 8. edit fidelity
-    strip = strip_targets = None
-    if judge_net is None:
-        metrics["edit_fidelity"] = {"skipped": fidelity_skip or "no judge"}
-    else:
-        from models.eval.fidelity import edit_fidelity
-
+    def timed(name: str, fn, *args, **kw):
         t0 = time.perf_counter()
-        fid = edit_fidelity(run.model, data.images[held], judge_net, n_faces=24 if quick else 300, seed=seed)
-        strip, strip_targets = fid.get("strip"), fid.get("strip_targets")
-        real = judge_real if judge_real is not None else judge_on_real(judge_net, data)
-        metrics["edit_fidelity"] = {"split": data.heldout} | _jsonable(fid) | {"judge_on_real": real}
-        timing["edit_fidelity"] = time.perf_counter() - t0
+        try:
+            return fn(*args, **kw)
+        finally:
+            timing[name] = time.perf_counter() - t0
 
+    lat = timed("encode", _export, run, data, progress)
+    ev = RunEval(run, data, lat, quick, seed, progress)
+    metrics = _header(ev)
+    metrics["reconstruction"], rows, recon = timed("reconstruction", task_reconstruction, ev)
+    metrics["alignment"] = timed("alignment", task_alignment, ev)
+    metrics |= timed("probes", task_probes, ev)
+    metrics["projections"], proj = timed("projections", task_projections, ev, tsne=tsne, max_points=max_points)
+    strip = strip_targets = None
+    if fidelity:
+        metrics["edit_fidelity"], strip, strip_targets = timed("edit_fidelity", task_edit_fidelity, ev, judge_net,
+                                                               judge_real)
+    else:
+        metrics["edit_fidelity"] = {"skipped": "skipped (--no-fidelity)"}
     metrics["timing_s"] = {k: round(v, 1) for k, v in timing.items()}
     metrics = _jsonable(metrics)
-    write_json(run.path / METRICS_JSON, metrics)
+    write_json(run.path / ck.METRICS_JSON, metrics)
     return {"metrics": metrics, "latents": lat, "proj": proj, "recon": recon, "grid_rows": rows, "strip": strip,
             "strip_targets": strip_targets}
+
+
+def _export(run: ck.LoadedRun, data: RunData, progress: bool) -> dict[str, np.ndarray]:
+    lat = export_latents(run, data, progress=progress)
+    save_thumbnails(run.path, data.images)
+    return lat
 
 
 def judge_on_real(judge_net, data: RunData) -> dict:
     """How far the judge agrees with the labels of the real held-out faces: the ceiling for reading edits of them.
     It depends on the judge and the dataset only, so one evaluation computes it once for all its runs."""
-    from models.eval.judge import judge
-
     held = np.flatnonzero(np.asarray(data.split) == data.heldout)
     return va_metrics(np.asarray(data.va)[held], judge(judge_net, data.images[held]))
 
@@ -245,11 +292,9 @@ def load_judge(runs_dir: Path, files: list[str], data: RunData, quick: bool = Fa
                progress: bool = True):
     """The independent VA judge for this dataset's training split, cached in RUNS/.judges (RUNS/.judges-quick holds
     the one-epoch judge of --quick, kept apart so it never stands in for the real one). Returns (net, meta)."""
-    from models.eval.judge import judge_key, load_or_train_judge
-
     train = np.asarray(data.split) == "train"
     key = judge_key(files, data.va, train)
-    cache = Path(runs_dir) / (".judges-quick" if quick else ".judges")
+    cache = Path(runs_dir) / (ck.QUICK_JUDGES if quick else ck.JUDGES)
     idx = torch.from_numpy(np.flatnonzero(train))
     kw = {"epochs": 1} if quick else {}
     return load_or_train_judge(cache, key, data.images[idx], np.asarray(data.va)[train], device=device,
