@@ -76,8 +76,3 @@ def read_json(path: Path) -> dict:
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise RunError(f"{path} is not valid JSON: {e}") from None
 
-
-def load_npz(path: Path) -> dict[str, np.ndarray]:
-    """An .npz as a dict of arrays, never unpickling."""
-    with np.load(path, allow_pickle=False) as f:
-        return {k: f[k] for k in f.files}

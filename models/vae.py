@@ -154,8 +154,3 @@ class VAE(nn.Module):
              edit_scale: float = 1.0) -> dict[str, torch.Tensor]:
         """Named loss terms (models.losses); ``loss`` is the weighted total that training minimises."""
         return vae_loss(self, x, va_target, self(x) if out is None else out, edit_scale)
-
-    @torch.no_grad()
-    def sample(self, n: int, device: torch.device | str = "cpu") -> torch.Tensor:
-        """n faces decoded from the prior."""
-        return self.decode(torch.randn(n, self.cfg.latent_dim, device=device))
