@@ -47,8 +47,8 @@ def main(argv: list[str] | None = None) -> int:
             ellipses, source = affectnet_ellipses(), "published AffectNet statistics"
         if args.images and not args.images.is_dir():
             raise FileNotFoundError(f"--images {args.images} is not a folder")
-        summary = transfer_labels(args.labels, args.out, ellipses, args.seed, args.discrete, args.drop_unknown,
-                                  args.images, args.join)
+        summary = transfer_labels(args.labels, args.out, ellipses, seed=args.seed, discrete=args.discrete,
+                                  drop_unknown=args.drop_unknown, images_dir=args.images, join_csv=args.join)
     except (UnknownEmotionError, DatasetError, ReaderError, FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

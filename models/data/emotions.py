@@ -10,6 +10,20 @@ from __future__ import annotations
 EMOTIONS: tuple[str, ...] = ("neutral", "happy", "sad", "surprise", "fear", "disgust", "anger")
 ALL_EMOTIONS: tuple[str, ...] = (*EMOTIONS, "contempt")  # AffectNet codes 0-7
 
+# The one palette of the categories (the report's figures, the explorer page via GET /api/emotions), in code order:
+# matplotlib's tab10 colours, so a category keeps its colour between a notebook plot and the page.
+EMOTION_COLOURS: dict[str, str] = {
+    "neutral": "#7f7f7f",
+    "happy": "#2ca02c",
+    "sad": "#1f77b4",
+    "surprise": "#ff7f0e",
+    "fear": "#9467bd",
+    "disgust": "#8c564b",
+    "anger": "#d62728",
+    "contempt": "#e377c2",
+}
+assert tuple(EMOTION_COLOURS) == ALL_EMOTIONS, "one colour per AffectNet category, in code order"
+
 # name -> (mu_v, s_v, mu_a, s_a)
 AFFECTNET_STATS: dict[str, tuple[float, float, float, float]] = {
     "neutral": (-0.062719, 0.183525, -0.019574, 0.147558),

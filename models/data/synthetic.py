@@ -1,5 +1,8 @@
 """Built-in synthetic face dataset: procedurally drawn 64x64 colour faces with exact valence-arousal labels.
 
+One module over 400 lines on purpose: the renderer's layers share one canvas geometry (the constants below), and
+splitting them would spread that geometry over several files.
+
 Every expression feature is a smooth, monotone-ish function of (valence v, arousal a), defined over all of [-1, 1]^2:
 
     mouth curvature   v        corners 4.5 px above the middle at v = 1 (smile), 4.5 px below at v = -1 (frown)

@@ -23,6 +23,8 @@ import numpy as np
 
 from models.data.emotions import AFFECTNET_STATS, canonical_emotion
 
+ELLIPSES_FILE = "ellipses.json"  # beside a transferred dataset's labels.csv: the statistics used, and the seed
+
 
 class UnknownEmotionError(ValueError):
     """Some rows carry an emotion that has no ellipse statistics."""
@@ -122,6 +124,7 @@ def transfer_labels(
     labels_csv: Path,
     out_dir: Path,
     ellipses: dict[str, Ellipse],
+    *,
     seed: int = 0,
     discrete: bool = False,
     drop_unknown: bool = False,
@@ -139,55 +142,19 @@ def transfer_labels(
     images_dir = Path(images_dir) if images_dir else labels_csv.parent
     rows, header = _read_csv(labels_csv, required=("file", "emotion"))
     if join_csv is not None:
-        extra, extra_header = _read_csv(Path(join_csv), required=("file",))
-        by_file = {r["file"]: r for r in extra}
-        missing = [r["file"] for r in rows if r["file"] not in by_file]
-        if missing:
-            raise ValueError(f"{join_csv} has no row for {len(missing)} file(s), e.g. {missing[0]!r}")
-        new_cols = [h for h in extra_header if h not in header]
-        for r in rows:
-            r.update({h: by_file[r["file"]][h] for h in new_cols})
-        header += new_cols
+        header += _join_columns(rows, header, Path(join_csv))
     va, keep = sample_in_ellipses([r["emotion"] for r in rows], ellipses, np.random.default_rng(seed), drop_unknown)
     if discrete:
-        d = to_discrete(va[keep])
-        va[keep] = d / 10.0
+        va[keep] = to_discrete(va[keep]) / 10.0
     out_dir.mkdir(parents=True, exist_ok=True)
+    rel = os.path.relpath(images_dir.resolve(), out_dir.resolve())
+    out_rows = [_labelled_row(r, v, a, rel, discrete) for r, (v, a), ok in zip(rows, va, keep) if ok]
     cols = [h for h in header if h not in ("valence", "arousal", "valence_10", "arousal_10")]
     cols += ["valence", "arousal"] + (["valence_10", "arousal_10"] if discrete else [])
-    rel = os.path.relpath(images_dir.resolve(), out_dir.resolve())
-    out_rows = []
-    for r, (v, a), ok in zip(rows, va, keep):
-        if not ok:
-            continue
-        r = dict(
-            r,
-            file=os.path.normpath(os.path.join(rel, r["file"])),
-            emotion=canonical_emotion(r["emotion"]),
-            valence=f"{v:.6f}",
-            arousal=f"{a:.6f}",
-        )
-        if discrete:
-            r.update(valence_10=str(round(v * 10)), arousal_10=str(round(a * 10)))
-        out_rows.append(r)
-    tmp = out_dir / "labels.csv.tmp"
-    with open(tmp, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore")
-        w.writeheader()
-        w.writerows(out_rows)
-    os.replace(tmp, out_dir / "labels.csv")
-    (out_dir / "ellipses.json").write_text(
-        json.dumps(
-            {
-                "seed": seed,
-                "discrete": discrete,
-                "source": str(labels_csv),
-                "ellipses": {k: e.as_row() for k, e in ellipses.items()},
-            },
-            indent=2,
-        )
-        + "\n"
-    )
+    _write_rows(out_dir / "labels.csv", cols, out_rows)
+    stats = {"seed": seed, "discrete": discrete, "source": str(labels_csv),
+             "ellipses": {k: e.as_row() for k, e in ellipses.items()}}
+    (out_dir / ELLIPSES_FILE).write_text(json.dumps(stats, indent=2) + "\n")
     names = [canonical_emotion(r["emotion"]) for r in rows]
     return {
         "rows": len(rows),
@@ -195,6 +162,36 @@ def transfer_labels(
         "dropped": dict(Counter(n for n, k in zip(names, keep) if not k)),
         "per_emotion": dict(Counter(n for n, k in zip(names, keep) if k)),
     }
+
+
+def _join_columns(rows: list[dict], header: list[str], join_csv: Path) -> list[str]:
+    """Add ``join_csv``'s columns to every row by file name (in place); returns the new column names."""
+    extra, extra_header = _read_csv(join_csv, required=("file",))
+    by_file = {r["file"]: r for r in extra}
+    missing = [r["file"] for r in rows if r["file"] not in by_file]
+    if missing:
+        raise ValueError(f"{join_csv} has no row for {len(missing)} file(s), e.g. {missing[0]!r}")
+    new_cols = [h for h in extra_header if h not in header]
+    for r in rows:
+        r.update({h: by_file[r["file"]][h] for h in new_cols})
+    return new_cols
+
+
+def _labelled_row(r: dict, v: float, a: float, rel: str, discrete: bool) -> dict:
+    out = dict(r, file=os.path.normpath(os.path.join(rel, r["file"])), emotion=canonical_emotion(r["emotion"]),
+               valence=f"{v:.6f}", arousal=f"{a:.6f}")
+    if discrete:
+        out.update(valence_10=str(round(v * 10)), arousal_10=str(round(a * 10)))
+    return out
+
+
+def _write_rows(path: Path, cols: list[str], rows: list[dict]) -> None:
+    tmp = path.with_suffix(".csv.tmp")
+    with open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+    os.replace(tmp, path)
 
 
 def _read_csv(path: Path, required: tuple[str, ...]) -> tuple[list[dict], list[str]]:

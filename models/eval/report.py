@@ -1,5 +1,7 @@
 """One self-contained report.html comparing runs side by side, one section per evaluation task.
 
+Over 400 lines on purpose: one section function per evaluation task, all sharing the small HTML helpers here.
+
 Self-contained means it opens offline: plotly.js is inlined once (from the installed plotly package, never a CDN), each
 figure is a <div> + script that uses it, and images are base64 PNG data URIs. Every section states the split and n
 of its numbers and shows the baseline that gives them meaning beside them.
