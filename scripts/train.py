@@ -21,6 +21,7 @@ from pathlib import Path
 
 from models.config import CHOICES, ConfigError, ModelConfig, TrainConfig, field_help
 from models.data.labels import DatasetError
+from models.runs import CONFIG
 
 ALIASES = {"kind": ["--model"]}  # older spellings that still work
 
@@ -92,8 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     run_dir = args.runs / args.name
     if "/" in args.name or args.name in ("", ".", ".."):
         parser.error(f"--name must be a plain folder name, got {args.name!r}")
-    if args.resume and not (run_dir / "config.json").is_file():
-        parser.error(f"--resume: {run_dir} holds no run (no config.json)")
+    if args.resume and not (run_dir / CONFIG).is_file():
+        parser.error(f"--resume: {run_dir} holds no run (no {CONFIG})")
     if not args.resume:
         try:
             model_cfg, train_cfg, data = configs_from_args(args, model_fields, train_fields)
@@ -101,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(str(e))
         _check_new_run(parser, args, run_dir, data)
 
-    from models.train.loop import train_run  # torch import deferred: --help and argument errors stay instant
+    from models.train.loop import train_run
 
     try:
         if args.resume:

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from models.runs import CONFIG
 from scripts.bench.serve import Conn, bench_run, served_run
 
 
@@ -178,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     if run_dir is None:
         return 2
     rounds = args.rounds or (1 if args.quick else 3)
-    cfg = json.loads((run_dir / "config.json").read_text())["model"]
+    cfg = json.loads((run_dir / CONFIG).read_text())["model"]
     latent_dim = cfg["zv_dim"] + cfg["za_dim"] + cfg["zz_dim"]
     max_batch = 16
     name = run_dir.name

@@ -14,6 +14,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from models.runs import WEIGHTS
+
 CK_SRC = Path("../shared/data/ckplus48")
 CK_DATA = Path("data/ckplus48_va")
 
@@ -35,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick or rc:
         return rc
     fer = Path("runs/fer-levasa")
-    if not (CK_SRC / "labels.csv").is_file() or not (fer / "model.safetensors").is_file():
+    if not (CK_SRC / "labels.csv").is_file() or not (fer / WEIGHTS).is_file():
         print(f"\nCK+48 skipped: needs {CK_SRC} and a trained {fer} (python -m scripts.bench.eval --no-synth)")
         return rc
     if not (CK_DATA / "labels.csv").is_file():

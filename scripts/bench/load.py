@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from models.runs import LATENTS
 from scripts.bench.serve import Conn, bench_run, served_run
 
 
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     from scripts.bench.api import face_pngs, multipart
 
-    run_dir = bench_run(args.quick, args.run, need="latents.npz")
+    run_dir = bench_run(args.quick, args.run, need=LATENTS)
     if run_dir is None:
         return 2
     clients = args.clients or (8 if args.quick else 32)
@@ -81,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         print("error: --clients must be >= 1 and --seconds > 0", file=sys.stderr)
         return 2
     name = run_dir.name
-    with np.load(run_dir / "latents.npz", allow_pickle=False) as z:
+    with np.load(run_dir / LATENTS, allow_pickle=False) as z:
         n_samples = len(z["ids"])
     png_body = multipart([("face.png", face_pngs(1)[0])])
 

@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from models.runs import CONFIG
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -74,11 +76,11 @@ def ensure_bench_run(quick: bool, run_arg: Path | None) -> Path:
     return run_arg if run_arg is not None else demo_levasa(quick)
 
 
-def bench_run(quick: bool, run_arg: Path | None, need: str = "config.json") -> Path | None:
+def bench_run(quick: bool, run_arg: Path | None, need: str = CONFIG) -> Path | None:
     """ensure_bench_run, resolved; None (after saying why on stderr) when the folder lacks ``need``."""
     run_dir = ensure_bench_run(quick, run_arg).resolve()
     if not (run_dir / need).is_file():
-        hint = "not a run folder" if need == "config.json" else f"python -m scripts.export {run_dir}"
+        hint = "not a run folder" if need == CONFIG else f"levasa export {run_dir}"
         print(f"error: {run_dir} has no {need} ({hint})", file=sys.stderr)
         return None
     return run_dir
