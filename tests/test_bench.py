@@ -2,15 +2,39 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
+import urllib.request
+
+import pytest
 
 from tests.conftest import ROOT
 
 
 def _figures(stdout: str) -> dict[str, str]:
     return dict(re.findall(r"^FIGURE (\S+) (\S+)", stdout, re.M))
+
+
+def _figure_text(stdout: str, name: str) -> str:
+    """The words beside one FIGURE's value."""
+    m = re.search(rf"^FIGURE {re.escape(name)} \S+ +(.*)$", stdout, re.M)
+    assert m, f"no FIGURE {name} in the output"
+    return m.group(1)
+
+
+def _interval(printed: str) -> tuple[float, float]:
+    """The values that round to ``printed`` (half a unit in its last place either side)."""
+    half = 0.5 * 10 ** -len(printed.partition(".")[2])
+    return float(printed) - half, float(printed) + half
+
+
+def _assert_ratio(ratio: str, num: str, den: str) -> None:
+    """``ratio`` as printed is num / den as printed, within the rounding of all three."""
+    (n0, n1), (d0, d1), (r0, r1) = _interval(num), _interval(den), _interval(ratio)
+    assert d0 > 0, f"denominator {den} rounds to zero"
+    assert n0 / d1 <= r1 and r0 <= n1 / d0, f"ratio {ratio} is not {num} / {den}"
 
 
 def test_bench_train_quick_prints_speedup_beside_the_reference(tmp_path):
@@ -44,6 +68,17 @@ def test_bench_api_quick_prints_latency_and_throughput_beside_the_model_floor(ru
     assert 0 < float(figs["edit_p50_ms"]) <= float(figs["edit_p99_ms"])
     assert float(figs["edits_per_s_16"]) > 0 and float(figs["encode_per_s"]) > 0
     assert "floor" in r.stdout and "ratio" in r.stdout
+    # each speed as a figure of its own over its floor from the same run: the printed ratio is the printed quotient
+    assert all(float(figs[k]) > 0 for k in ("edit_p50_ratio", "edits_per_s_16_ratio", "encode_per_s_ratio"))
+    floor = re.search(r"bare decode \+ encode floor (\S+) ms", _figure_text(r.stdout, "edit_p50_ms")).group(1)
+    _assert_ratio(figs["edit_p50_ratio"], figs["edit_p50_ms"], floor)
+    unbatched = re.search(r"unbatched model floor (\S+)/s", _figure_text(r.stdout, "edits_per_s_16")).group(1)
+    _assert_ratio(figs["edits_per_s_16_ratio"], figs["edits_per_s_16"], unbatched)
+    enc64 = re.search(r"bare model encode at batch 64 (\S+) faces/s", _figure_text(r.stdout, "encode_per_s")).group(1)
+    _assert_ratio(figs["encode_per_s_ratio"], figs["encode_per_s"], enc64)
+    assert "lower is better" in _figure_text(r.stdout, "edit_p50_ratio")
+    assert "higher is better" in _figure_text(r.stdout, "edits_per_s_16_ratio")
+    assert "higher is better" in _figure_text(r.stdout, "encode_per_s_ratio")
 
 
 def test_bench_frontend_quick_prints_paint_drag_and_settle_beside_baselines(runs_dir, tmp_path):
@@ -56,6 +91,11 @@ def test_bench_frontend_quick_prints_paint_drag_and_settle_beside_baselines(runs
     assert 0 < float(figs["paint_300_s"]) < 120 and float(figs["drag_preview_fps"]) > 0
     assert float(figs["edit_settle_ms"]) > 0
     assert "SVG scatter baseline" in r.stdout and "pointer events delivered" in r.stdout and "bare edit" in r.stdout
+    # the SVG baseline over WebGL, as a figure of its own named like paint_300_s
+    assert float(figs["paint_300_svg_ratio"]) > 0
+    assert "higher is better" in _figure_text(r.stdout, "paint_300_svg_ratio")
+    svg = re.search(r"SVG scatter baseline (\S+) s", _figure_text(r.stdout, "paint_300_s")).group(1)
+    _assert_ratio(figs["paint_300_svg_ratio"], svg, figs["paint_300_s"])
 
 
 def test_bench_frontend_rejects_a_folder_that_is_not_a_run(tmp_path):
@@ -126,3 +166,22 @@ def test_bench_eval_names_the_fer_variants_it_knows():
                        cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2
     assert "unknown FER2013 variant fer-levasa-nope" in r.stderr and "fer-levasa-ccc02" in r.stderr
+
+
+def test_bench_demo_fresh_quick_times_a_clone_to_ready_by_stage_and_cleans_up(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "scripts.bench.demo_fresh", "--quick"], cwd=ROOT, capture_output=True,
+                       text=True, timeout=600, env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert r.returncode == 0, (r.stdout[-3000:], r.stderr[-2000:])
+    total = _figures(r.stdout)["demo_fresh_s"]
+    text = _figure_text(r.stdout, "demo_fresh_s")
+    stages = dict(re.findall(r"([a-z][a-z ]*?) (\d+\.\d) s", text.partition(": ")[2]))
+    assert set(stages) == {"clone", "install", "faces", "train levasa", "train vanilla", "export levasa",
+                           "export vanilla", "serve start"}, text
+    assert float(total) > 0 and "target <= 600" in text and "(quick" in text
+    # the stages cover the whole time, each rounded to 0.1 s
+    assert abs(sum(map(float, stages.values())) - float(total)) <= 0.05 * (len(stages) + 1), text
+    assert "ready: levasa, vanilla" in r.stdout
+    assert not list(tmp_path.glob("levasa-fresh-*")), "the clone was left behind"
+    url = re.search(r"at (http://127\.0\.0\.1:\d+/) \(stopped now\)", r.stdout).group(1)
+    with pytest.raises(OSError):
+        urllib.request.urlopen(url + "api/health", timeout=2)

@@ -8,6 +8,8 @@ the time for the exact edit to land once the pointer rests.
 Figures and the baseline beside each, measured in the same run:
   paint_30k_s       navigation start -> the map plotted and painted (WebGL), median of 3 cold page loads;
                     baseline: the same page drawing the points with plotly's SVG scatter (?renderer=svg)
+  paint_30k_svg_ratio  the SVG baseline's paint time over WebGL's, from the same run (holds on a slower machine;
+                    with --points N it is paint_{N/1000}k_svg_ratio, or paint_N_svg_ratio below 1,000)
   drag_preview_fps  preview images drawn per second while the pad's handle is dragged by real pointer events;
                     baseline: the pointer events per second the browser delivered (the most the page could show)
   edit_settle_ms    last pointer move -> the exact edited face on screen, median of 15 drag-and-rest trials;
@@ -25,6 +27,7 @@ import sys
 import time
 from pathlib import Path
 
+from models import runs as ck
 from scripts.bench.serve import start_server, stop_server
 
 OUT = Path("bench-out/frontend")
@@ -45,20 +48,20 @@ def build_site(quick: bool, base: Path | None = None, n: int | None = None, out:
     run = site / f"levasa-{n // 1000}k"
     if not (data / "labels.csv").is_file():
         generate(data, n=n, seed=7, progress=True)  # seed 7: other faces than the training set's (seed 0)
-    if not (run / "projections.npz").is_file():
+    if not (run / ck.PROJECTIONS).is_file():
         if run.exists():
             shutil.rmtree(run)
         run.mkdir(parents=True)
-        for f in ("model.safetensors", "summary.json"):
+        for f in (ck.WEIGHTS, ck.SUMMARY):
             if (base / f).is_file():
                 shutil.copy(base / f, run / f)
-        cfg = json.loads((base / "config.json").read_text())
+        cfg = json.loads((base / ck.CONFIG).read_text())
         cfg["name"] = run.name
         cfg["dataset"] = {**cfg.get("dataset", {}), "root": str(data.resolve()), "name": f"synthetic-{n // 1000}k",
                           "n": n}
-        (run / "config.json").write_text(json.dumps(cfg, indent=2))
+        (run / ck.CONFIG).write_text(json.dumps(cfg, indent=2))
         files = sorted(p.relative_to(data).as_posix() for p in (data / "images").glob("*.png"))
-        (run / "split.csv").write_text("file,split\n" + "".join(f"{f},test\n" for f in files))  # none seen in training
+        (run / ck.SPLIT).write_text("file,split\n" + "".join(f"{f},test\n" for f in files))  # none seen in training
         prepare_serving(load_run(run), max_points=n, progress=True)
     return site
 
@@ -147,8 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--points", type=int, default=None, help="faces on the map (default 30000; quick 2000)")
     p.add_argument("--out", type=Path, default=OUT, help=f"work folder (default {OUT})")
     args = p.parse_args(argv)
-    if args.run is not None and not (args.run / "model.safetensors").is_file():
-        print(f"error: {args.run} is not a trained run (no model.safetensors)", file=sys.stderr)
+    if args.run is not None and not (args.run / ck.WEIGHTS).is_file():
+        print(f"error: {args.run} is not a trained run (no {ck.WEIGHTS})", file=sys.stderr)
         return 2
     if args.points is not None and not 10 <= args.points <= 100_000:
         print(f"error: --points must be 10..100000, got {args.points}", file=sys.stderr)
@@ -199,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"settle trials (ms): {', '.join(f'{s:.0f}' for s in d['settles'])}")
     label = f"{n // 1000}k" if n >= 1000 else str(n)
     print(f"FIGURE paint_{label}_s {t_gl:.2f}  (WebGL; SVG scatter baseline {t_svg:.2f} s: {t_svg / t_gl:.1f}x slower)")
+    print(f"FIGURE paint_{label}_svg_ratio {t_svg / t_gl:.2f}  (the SVG scatter's paint {t_svg:.3f} s over WebGL's "
+          f"{t_gl:.3f} s, both measured in this run; higher is better, above 1 = WebGL paints faster)")
     print(f"FIGURE drag_preview_fps {fps:.1f}  (pointer events delivered {ev_rate:.1f}/s: ratio {fps / ev_rate:.2f})"
           if ev_rate else "FIGURE drag_preview_fps 0")
     print(f"FIGURE edit_settle_ms {settle:.1f}  (bare edit round trip from the page {bare:.1f} ms: "

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from models.runs import CONFIG
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository
 
 
 def free_port() -> int:
