@@ -5,7 +5,8 @@ and how often it agrees with the true category on data that has both.
     python -m scripts.bench.transfer --quick    # 2,000
 
 The synthetic faces' labels draw a category, then a VA point uniformly over that category's AffectNet ellipse (one
-standard deviation; models.data.synthetic.sample_labels with no uniform share, so no row got its category from an ellipse).
+standard deviation; models.data.synthetic.sample_labels with no uniform share, so no row got its category from an
+ellipse).
 Each point is then given the category whose ellipse is nearest (axis-aligned Mahalanobis distance,
 models.data.transfer.nearest_ellipse), with the published AffectNet ellipses and with ellipses computed from a separate
 half of the data (the "statistics from any VA-labelled dataset" path). Beside it: the majority class, and the harder
