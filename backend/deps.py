@@ -12,6 +12,8 @@ from backend.engine import Batcher
 from backend.registry import Registry, ServedRun
 from backend.settings import Settings
 
+LATENT_BOUND = 1e4  # a latent value past this is a mistake, not a face
+
 
 @dataclass
 class AppState:
@@ -27,12 +29,18 @@ async def get_state(request: Request) -> AppState:
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-async def get_run(state: StateDep, run: Annotated[str, Path(description="run name (a folder in the runs folder)",
-                                                       max_length=200, examples=["levasa"])]) -> ServedRun:
+def find_run(state: AppState, run: str) -> ServedRun:
+    """The run by name (broken ones included), or 404 listing the known runs."""
     sr = state.registry.runs.get(run)
     if sr is None:
         known = ", ".join(sorted(state.registry.runs)) or "none"
         raise HTTPException(404, f"run {run!r} not found; known runs: {known}")
+    return sr
+
+
+async def get_run(state: StateDep, run: Annotated[str, Path(description="run name (a folder in the runs folder)",
+                                                       max_length=200, examples=["levasa"])]) -> ServedRun:
+    sr = find_run(state, run)
     if not sr.ready:
         raise HTTPException(409, f"run {run!r} did not load: {sr.error}")
     return sr
@@ -42,22 +50,22 @@ RunDep = Annotated[ServedRun, Depends(get_run)]
 
 
 def need_latents(sr: ServedRun) -> dict[str, np.ndarray]:
-    if sr.latents is None:
+    if sr.stored.latents is None:
         raise HTTPException(409, f"run {sr.name!r} has no dataset latents yet; write them with "
                                  f"python -m scripts.export runs/{sr.name}")
-    return sr.latents
+    return sr.stored.latents
 
 
 def latent_array(sr: ServedRun, latent: list[float], what: str = "latent") -> np.ndarray:
     """A request's latent as float32 (D,), or 422 naming the expected length."""
-    d = sr.latent_dim
+    d = sr.stored.latent_dim
     if len(latent) != d:
-        c = sr.run.model_cfg
+        c = sr.stored.run.model_cfg
         raise HTTPException(422, f"{what} has {len(latent)} values; run {sr.name!r} takes {d} "
                                  f"(z_v {c.zv_dim} + z_a {c.za_dim} + z_z {c.zz_dim})")
     z = np.asarray(latent, dtype=np.float32)
-    if not np.isfinite(z).all() or np.abs(z).max(initial=0) > 1e4:
-        raise HTTPException(422, f"{what} values must be finite and within +-10000")
+    if not np.isfinite(z).all() or np.abs(z).max(initial=0) > LATENT_BOUND:
+        raise HTTPException(422, f"{what} values must be finite and within +-{LATENT_BOUND:g}")
     return z
 
 

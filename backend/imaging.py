@@ -37,7 +37,7 @@ class Face:
     height: int
 
 
-def decode_image(data: bytes, name: str, max_bytes: int, max_pixels: int) -> Image.Image:
+def decode_image(data: bytes, name: str, *, max_bytes: int, max_pixels: int) -> Image.Image:
     """Bytes -> an RGB PIL image, or ImageError (413 too large, 415 not an image, 422 truncated or corrupt)."""
     if not data:
         raise ImageError(422, f"{name}: empty file (0 bytes); send a {ACCEPTED} image")
@@ -111,7 +111,7 @@ def detect_face(img: Image.Image) -> tuple[int, int, int, int] | None:
     return tuple(int(round(v / scale)) for v in (x, y, w, h))
 
 
-def crop_face(img: Image.Image, size: int, mode: str = "auto", margin: float = 0.15) -> Face:
+def crop_face(img: Image.Image, size: int, mode: str = "auto", *, margin: float = 0.15) -> Face:
     """Find the face and crop it square (the detector's box grown by ``margin`` each side), resized to size x size.
 
     mode: auto = detect on photos, but an image of at most twice the model's size is taken as a face crop already

@@ -4,23 +4,24 @@ from __future__ import annotations
 
 import logging
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 import torch
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
-from fastapi.staticfiles import StaticFiles
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartParser
 
 from backend.deps import AppState
 from backend.engine import Batcher
+from backend.errors import http_error, validation_error
 from backend.limits import BodyLimit
-from backend.metrics import Metrics, MetricsMiddleware
+from backend.prometheus import Metrics, MetricsMiddleware
 from backend.registry import Registry
-from backend.routes import decode, edit, encode, health, projections, runs, samples
+from backend.routes import decode, edit, emotions, encode, health, projections, runs, samples
 from backend.settings import Settings
+from backend.static import mount_docs, mount_frontend
 from models.device import resolve_device
 
 log = logging.getLogger("levasa")
@@ -52,10 +53,13 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         finally:
             batcher.close()
 
-    app = FastAPI(title="LeVAsa Explorer API", version="0.4.0", description=DESCRIPTION, lifespan=lifespan)
-    for r in (health, runs, encode, decode, edit, projections, samples):
+    # docs_url/redoc_url off: FastAPI's pages load their scripts from a CDN; /docs is served locally (backend.static).
+    app = FastAPI(title="LeVAsa Explorer API", version="0.4.0", description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None)
+    for r in (health, runs, emotions, encode, decode, edit, projections, samples):
         app.include_router(r.router)
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
 
     # Uploads stay in memory: Starlette spools a file part to a temporary file past spool_max_size (1 MB by default);
     # with the spool as large as the biggest body we accept, nothing an upload holds is ever written to disk.
@@ -73,7 +77,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         reg = getattr(getattr(request.app.state, "levasa", None), "registry", None)
         return Response(metrics.render(reg), media_type=metrics.content_type)
 
-    _mount_frontend(app, settings.frontend_dir)
+    mount_docs(app)
+    mount_frontend(app, settings.frontend_dir)
     return app
 
 
@@ -83,36 +88,3 @@ def _load(reg: Registry, threads: int) -> None:
     reg.load_all()
     for sr in reg.runs.values():
         log.info("run %-20s %s%s", sr.name, sr.status, f": {sr.error}" if sr.error else "")
-
-
-async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-    """422 whose detail is one readable line per problem ("body.valence: Input should be less than or equal to 1
-    (got 1.7)"), with FastAPI's structured list kept under errors."""
-    errors = exc.errors()
-    lines = []
-    for e in errors[:8]:
-        where = ".".join(str(p) for p in e.get("loc", ()))
-        got = e.get("input")
-        shown = "" if got is None or isinstance(got, (dict, list)) else f" (got {str(got)[:60]!r})"
-        lines.append(f"{where}: {e.get('msg', 'invalid')}{shown}")
-    safe = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in errors[:50]]
-    return JSONResponse({"detail": "; ".join(lines), "errors": safe}, status_code=422)
-
-
-def _mount_frontend(app: FastAPI, root: Path) -> None:
-    """The explorer page at / (static files, no build step), and plotly.js from the installed plotly package."""
-    import plotly
-
-    plotly_js = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-    if plotly_js.is_file():
-        @app.get("/vendor/plotly.min.js", include_in_schema=False)
-        def read_plotly() -> FileResponse:
-            return FileResponse(plotly_js, media_type="text/javascript", headers={"Cache-Control": "max-age=86400"})
-
-    if (root / "index.html").is_file():
-        app.mount("/", StaticFiles(directory=root, html=True), name="frontend")
-    else:
-        @app.get("/", include_in_schema=False, response_class=HTMLResponse)
-        def read_index() -> str:
-            return ("<!doctype html><title>LeVAsa Explorer</title><h1>LeVAsa Explorer API</h1>"
-                    "<p>The explorer page is not built yet; the API is at <a href='/docs'>/docs</a>.</p>")

@@ -12,7 +12,10 @@ EXAMPLE_LATENT = [0.0] * 96
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A request body: unknown fields are refused and nothing is coerced ("valence": true, "sample": "3" and a latent
+    of strings are 422s); an integer is taken for a number (1 for 1.0), as JSON has one number type."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 # --- health ---
@@ -51,14 +54,31 @@ class RunSummary(BaseModel):
     dataset: str | None = None
     n_samples: int = Field(0, description="dataset faces with latents (for projections and thumbnails)")
     epochs: int | None = None
-    headline: dict[str, float] = Field({}, description="a few held-out figures from the run's evaluation")
+    headline: dict[str, float] = Field({}, description="a few held-out figures (ccc_v, ccc_a, recon_mse, ...): from "
+                                       "the evaluation's metrics.json, else from training's summary.json")
+    headline_source: Literal["evaluation", "training"] | None = Field(
+        None, description="where headline comes from: evaluation (metrics.json) or training (summary.json); null when "
+                          "the run has neither")
 
 
 class RunDetail(RunSummary):
     config: dict | None = Field(None, description="the run's config.json")
     metrics: dict | None = Field(None, description="metrics.json written by python -m scripts.evaluate")
+    summary: dict | None = Field(None, description="summary.json written when training ended (heldout, n_heldout, "
+                                                   "ccc_v, ccc_a, recon_mse, epochs, ...)")
     missing: list[str] = []
     emotions: dict[str, dict[str, float]] = Field({}, description="category ellipses used for the nearest emotion")
+
+
+# --- emotions ---
+class Emotion(BaseModel):
+    name: str = Field(examples=["happy"])
+    code: int = Field(description="the AffectNet code (the projections' emotion column)", examples=[1])
+    colour: str = Field(description="the category's colour on the map and in the report, #rrggbb", examples=["#2ca02c"])
+
+
+class EmotionList(BaseModel):
+    emotions: list[Emotion] = Field(description="every category, in AffectNet code order")
 
 
 # --- encode ---

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
+from functools import partial
 
 import numpy as np
 from fastapi import HTTPException, Request
@@ -14,6 +14,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 
+from backend.errors import parse_json, problem_line
 from backend.imaging import Face, ImageError, crop_face, decode_image
 from backend.schemas import EncodeJSON
 from backend.settings import Settings
@@ -34,11 +35,11 @@ async def read_images(request: Request, settings: Settings) -> tuple[list[tuple[
     ([(name, bytes)], crop mode)."""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype == "application/json":
+        expected = '{"images": [base64, ...], "crop": "auto"}'
         try:
-            body = EncodeJSON.model_validate(json.loads(await request.body()))
-        except (ValueError, ValidationError) as e:
-            raise HTTPException(422, f"bad JSON body: {_short(e)}; expected {{\"images\": [base64, ...], "
-                                     "\"crop\": \"auto\"}") from None
+            body = EncodeJSON.model_validate(parse_json(await request.body(), expected))
+        except ValidationError as e:
+            raise HTTPException(422, f"bad JSON body: {_short(e)}; expected {expected}") from None
         items = [(f"images[{i}]", s) for i, s in enumerate(body.images)]
         _check_count(len(items), settings)
         return [(n, b64_bytes(s, n)) for n, s in items], body.crop
@@ -67,24 +68,22 @@ def _check_count(n: int, settings: Settings) -> None:
         raise HTTPException(413, f"{n} images in one request; the limit is {settings.max_batch}")
 
 
-def _short(e: Exception) -> str:
-    if isinstance(e, ValidationError):
-        return "; ".join(f"{'.'.join(map(str, err['loc'])) or 'body'}: {err['msg']}" for err in e.errors()[:5])
-    return str(e).splitlines()[0][:200]
+def _short(e: ValidationError) -> str:
+    return "; ".join(problem_line({**err, "loc": ("body", *err["loc"])}) for err in e.errors()[:5])
 
 
-def _faces(blobs: list[tuple[str, bytes]], settings: Settings, size: int, crop: str) -> list[Face]:
+def _faces(blobs: list[tuple[str, bytes]], settings: Settings, *, size: int, crop: str) -> list[Face]:
     out = []
     for name, data in blobs:
-        img = decode_image(data, name, settings.max_upload_bytes, settings.max_image_pixels)
+        img = decode_image(data, name, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_image_pixels)
         out.append(crop_face(img, size, crop))
     return out
 
 
-async def faces_from(blobs: list[tuple[str, bytes]], settings: Settings, size: int, crop: str) -> list[Face]:
+async def faces_from(blobs: list[tuple[str, bytes]], settings: Settings, *, size: int, crop: str) -> list[Face]:
     """Decode and crop every image off the event loop (PIL and OpenCV release the GIL); the first bad one -> 4xx."""
     try:
-        return await run_in_threadpool(_faces, blobs, settings, size, crop)
+        return await run_in_threadpool(partial(_faces, blobs, settings, size=size, crop=crop))
     except ImageError as e:
         raise HTTPException(e.status, e.message) from None
 

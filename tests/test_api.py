@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import struct
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -76,6 +78,70 @@ def test_runs_list_and_detail(client):
     d = client.get("/api/runs/tiny").json()
     assert d["config"]["model"]["kind"] == "levasa" and "happy" in d["emotions"]
     assert client.get("/api/runs/truncated").json()["status"] == "error"
+
+
+def test_runs_headline_falls_back_to_the_training_summary(client, runs_dir):
+    """The tiny run has summary.json (training wrote it) and no metrics.json (no evaluation yet), as after make demo."""
+    assert not (runs_dir / "tiny" / "metrics.json").exists()
+    summary = json.loads((runs_dir / "tiny" / "summary.json").read_text())
+    runs = {r["name"]: r for r in client.get("/api/runs").json()}
+    assert runs["tiny"]["headline"] == {k: summary[k] for k in ("ccc_v", "ccc_a", "recon_mse")}
+    assert runs["tiny"]["headline_source"] == "training"
+    d = client.get("/api/runs/tiny").json()
+    assert d["summary"] == summary and d["metrics"] is None and d["headline_source"] == "training"
+    broken = client.get("/api/runs/truncated").json()
+    assert broken["summary"] is None and broken["headline"] == {} and broken["headline_source"] is None
+
+
+def test_headline_prefers_the_evaluation_and_says_so():
+    from backend.routes.runs import headline
+    from backend.store import StoredRun
+
+    metrics = {"alignment": {"heads": {"valence": {"ccc": 0.61}, "arousal": {"ccc": 0.42}}},
+               "reconstruction": {"recon_mse": 0.011}, "edit_fidelity": {"judge": {"valence": {"ccc": 0.5}}}}
+    summary = {"ccc_v": 0.1, "ccc_a": 0.2, "recon_mse": 0.03, "epochs": 4}
+    both = StoredRun("x", Path("x"), metrics=metrics, summary=summary)
+    assert headline(both) == ({"ccc_v": 0.61, "ccc_a": 0.42, "recon_mse": 0.011, "edit_judge_ccc_v": 0.5},
+                              "evaluation")
+    assert headline(StoredRun("x", Path("x"), summary=summary)) == (
+        {"ccc_v": 0.1, "ccc_a": 0.2, "recon_mse": 0.03}, "training")
+    empty_eval = StoredRun("x", Path("x"), metrics={"alignment": {}}, summary=summary)
+    assert headline(empty_eval)[1] == "training"  # an evaluation without those figures does not hide training's
+    assert headline(StoredRun("x", Path("x"), summary={"ccc_v": None, "heldout": "val"})) == ({}, None)
+    assert headline(StoredRun("x", Path("x"))) == ({}, None)
+
+
+def test_emotions_list_names_codes_and_the_one_palette(client):
+    from models.data import emotions
+    from models.eval import report
+
+    r = client.get("/api/emotions")
+    assert r.status_code == 200
+    got = r.json()["emotions"]
+    assert [e["code"] for e in got] == list(range(8)) and [e["name"] for e in got] == list(emotions.ALL_EMOTIONS)
+    assert got[0] == {"name": "neutral", "code": 0, "colour": "#7f7f7f"}
+    assert {e["name"]: e["colour"] for e in got} == {
+        "neutral": "#7f7f7f", "happy": "#2ca02c", "sad": "#1f77b4", "surprise": "#ff7f0e", "fear": "#9467bd",
+        "disgust": "#8c564b", "anger": "#d62728", "contempt": "#e377c2"}
+    assert report.EMOTION_COLOURS is emotions.EMOTION_COLOURS  # the report asks the owner, it keeps no copy
+
+
+def test_favicon_is_the_pages_svg(client, runs_dir, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from backend.registry import Registry
+
+    r = client.get("/favicon.ico")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/svg+xml"
+    assert r.content == (Settings().frontend_dir / "favicon.svg").read_bytes()
+    icon = b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 8 8"><circle cx="4" cy="4" r="3"/></svg>'
+    (tmp_path / "favicon.svg").write_bytes(icon)
+    no_runs = Registry(tmp_path, torch.device("cpu"))
+    with TestClient(create_app(Settings(frontend_dir=tmp_path), registry=no_runs)) as c:
+        assert c.get("/favicon.ico").content == icon
+        (tmp_path / "favicon.svg").unlink()
+        gone = c.get("/favicon.ico")
+        assert gone.status_code == 404 and "favicon.svg" in gone.json()["detail"]
 
 
 def test_unknown_run_is_404_listing_known_runs(client):
@@ -299,6 +365,55 @@ def test_edit_rejects_bad_requests(client, body, status, words):
     assert words in r.json()["detail"]
 
 
+DEEP = 100_000
+DEEP_BODIES = {"arrays": b"[" * DEEP + b"]" * DEEP, "objects": b'{"a":' * DEEP + b"1" + b"}" * DEEP}
+
+
+@pytest.mark.parametrize("route", ["edit", "decode", "edit-grid", "encode"])
+@pytest.mark.parametrize("shape", sorted(DEEP_BODIES))
+def test_deeply_nested_json_is_a_400_saying_so(client, route, shape):
+    r = client.post(f"/api/runs/tiny/{route}", content=DEEP_BODIES[shape], headers={"content-type": "application/json"})
+    assert r.status_code == 400, r.text
+    assert "nests arrays or objects deeper than the JSON parser goes" in r.json()["detail"]
+    assert "3 levels at most" in r.json()["detail"]
+
+
+@pytest.mark.parametrize("route", ["edit", "encode"])
+def test_bodies_that_are_not_json_say_what_is_wrong(client, route):
+    bad_utf8 = client.post(f"/api/runs/tiny/{route}", content=b'{"sample": "\xff\xfe"}',
+                           headers={"content-type": "application/json"})
+    assert bad_utf8.status_code == 400 and "not UTF-8" in bad_utf8.json()["detail"]
+    truncated = client.post(f"/api/runs/tiny/{route}", content=b'{"sample": 3,',
+                            headers={"content-type": "application/json"})
+    assert truncated.status_code == 422 and "not valid JSON" in truncated.json()["detail"]
+
+
+@pytest.mark.parametrize("route, body, line", [
+    ("edit", {"sample": 3, "valence": True, "arousal": 0}, "body.valence: must be a number, got boolean true"),
+    ("edit", {"sample": "3", "valence": 0, "arousal": 0}, 'body.sample: must be an integer, got string "3"'),
+    ("edit", {"latent": ["1"] * 96, "valence": 0, "arousal": 0}, 'body.latent.0: must be a number, got string "1"'),
+    ("edit", {"sample": 3, "valence": 0, "arousal": None}, "body.arousal: must be a number, got null"),
+    ("edit", {"sample": 3, "valence": 0, "arousal": 0, "format": 1},
+     "body.format: must be 'png' or 'json', got number 1"),
+    ("decode", {"latent": [True] * 96}, "body.latent.0: must be a number, got boolean true"),
+    ("decode", {"latents": [[0] * 96, "x"]}, 'body.latents.1: must be an array, got string "x"'),
+    ("edit-grid", {"sample": 3, "n": "5"}, 'body.n: must be an integer, got string "5"'),
+    ("edit-grid", {"sample": 3, "n": 5.0}, "body.n: must be an integer, got number 5.0"),
+    ("encode", {"images": [1]}, "body.images.0: must be a string, got number 1"),
+])
+def test_request_fields_take_their_type_and_are_never_coerced(client, route, body, line):
+    r = client.post(f"/api/runs/tiny/{route}", json=body)
+    assert r.status_code == 422, r.text
+    assert line in r.json()["detail"]
+
+
+def test_integers_are_numbers(client):
+    r = client.post("/api/runs/tiny/edit", json={"sample": 3, "valence": 1, "arousal": -1, "format": "json"})
+    assert r.status_code == 200, r.text
+    assert r.json()["target"] == {"valence": 1.0, "arousal": -1.0}
+    assert client.post("/api/runs/tiny/decode", json={"latent": [0] * 96}).status_code == 200
+
+
 def test_edit_grid_sprite_and_layout(client):
     r = client.post("/api/runs/tiny/edit-grid", json={"sample": 3, "n": 5})
     assert r.status_code == 200 and r.headers["content-type"] == "image/png"
@@ -355,4 +470,23 @@ def test_openapi_documents_every_endpoint(client):
         assert p in paths, p
     enc = paths["/api/runs/{run}/encode"]["post"]["requestBody"]["content"]
     assert "multipart/form-data" in enc and "application/json" in enc
-    assert client.get("/docs").status_code == 200
+    ok = paths["/api/emotions"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert ok == {"$ref": "#/components/schemas/EmotionList"}
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    assert "valence" in schemas["EditRequest"]["properties"]  # the strict request models still generate
+    assert {"headline_source"} <= set(schemas["RunSummary"]["properties"])
+    assert {"summary", "headline", "headline_source"} <= set(schemas["RunDetail"]["properties"])
+
+
+def test_docs_page_and_its_assets_are_served_from_here(client):
+    page = client.get("/docs")
+    assert page.status_code == 200
+    srcs = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert set(srcs) == {"/vendor/swagger-ui/swagger-ui-bundle.js", "/vendor/swagger-ui/swagger-ui.css", "/favicon.ico"}
+    js = client.get("/vendor/swagger-ui/swagger-ui-bundle.js")
+    assert js.status_code == 200 and js.headers["content-type"].startswith("text/javascript")
+    assert b"SwaggerUIBundle" in js.content[:2000]
+    css = client.get("/vendor/swagger-ui/swagger-ui.css")
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+    assert b".swagger-ui" in css.content
+    assert client.get("/redoc").status_code == 404  # FastAPI's ReDoc page loads from a CDN: off

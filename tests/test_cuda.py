@@ -27,10 +27,10 @@ def test_service_model_calls_run_on_the_gpu_and_match_the_cpu(runs_dir):
     gpu.load_all()
     cpu.load_all()
     g, c = gpu.runs["tiny"], cpu.runs["tiny"]
-    assert next(g.run.model.parameters()).is_cuda
-    z = np.random.default_rng(0).normal(size=(3, g.latent_dim)).astype(np.float32)
+    assert next(g.stored.run.model.parameters()).is_cuda
+    z = np.random.default_rng(0).normal(size=(3, g.stored.latent_dim)).astype(np.float32)
     t = np.array([[0.5, 0.2], [-0.3, 0.6], [0.0, -0.8]], np.float32)
-    faces_g, va_g, _ = g.edit(z, t)
-    faces_c, va_c, _ = c.edit(z, t)
+    faces_g, va_g, _ = g.infer.edit(z, t)
+    faces_c, va_c, _ = c.infer.edit(z, t)
     assert np.abs(faces_g.astype(int) - faces_c.astype(int)).mean() < 2  # the same faces, up to float rounding
     assert np.allclose(va_g, va_c, atol=0.02)

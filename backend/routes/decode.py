@@ -8,14 +8,15 @@ from fastapi.responses import Response
 
 from backend.deps import RunDep, StateDep, latent_array
 from backend.imaging import png_bytes
+from backend.inference import Inference
 from backend.schemas import DecodeRequest, DecodeResponse
 
 router = APIRouter(prefix="/api/runs", tags=["decode"])
 
 
-def decode_batch(sr, zs: list[np.ndarray]) -> list[np.ndarray]:
+def decode_batch(infer: Inference, zs: list[np.ndarray]) -> list[np.ndarray]:
     """Model-thread batch function: each item is (B_i, D); returns (B_i, S, S, 3) uint8 per item."""
-    faces = sr.decode(np.concatenate(zs))
+    faces = infer.decode(np.concatenate(zs))
     out, i = [], 0
     for z in zs:
         out.append(faces[i : i + len(z)])
@@ -32,7 +33,7 @@ async def decode_latents(sr: RunDep, state: StateDep, body: DecodeRequest):
     rows = [body.latent] if body.latent is not None else body.latents
     z = np.stack([latent_array(sr, r, "latent" if body.latent is not None else f"latents[{i}]")
                   for i, r in enumerate(rows)])
-    faces = await state.batcher.submit((sr.name, "decode"), lambda items: decode_batch(sr, items), z)
+    faces = await state.batcher.submit((sr.name, "decode"), lambda items: decode_batch(sr.infer, items), z)
     if body.latent is not None:
         return Response(png_bytes(faces[0]), media_type="image/png")
     return DecodeResponse(images=[base64.b64encode(png_bytes(f)).decode() for f in faces])

@@ -8,6 +8,7 @@ from fastapi.responses import Response
 
 from backend.deps import RunDep, StateDep
 from backend.imaging import png_bytes
+from backend.inference import Inference
 from backend.schemas import CropMode, EncodeResponse, FaceBox, FaceEncoding
 from backend.uploads import faces_from, read_images, stack
 
@@ -34,10 +35,10 @@ ENCODE_BODY = {
 }
 
 
-def encode_batch(sr, faces):
-    """Model-thread batch function: each item is (B_i, S, S, 3) uint8; returns (mu, va) per item."""
+def encode_batch(infer: Inference, faces: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Model-thread batch function: each item is (B_i, S, S, 3) uint8; returns (mu (B_i, D), va (B_i, 2)) per item."""
     sizes = [len(f) for f in faces]
-    mu, va = sr.encode(np.concatenate(faces))
+    mu, va = infer.encode(np.concatenate(faces))
     out, i = [], 0
     for n in sizes:
         out.append((mu[i : i + n], va[i : i + n]))
@@ -48,11 +49,11 @@ def encode_batch(sr, faces):
 @router.post("/{run}/encode", response_model=EncodeResponse, openapi_extra=ENCODE_BODY)
 async def encode_images(sr: RunDep, state: StateDep, request: Request) -> EncodeResponse:
     """Face images -> per face z_v, z_a, z_z (means), the heads' valence and arousal, nearest emotion, face box."""
+    c = sr.stored.run.model_cfg
     blobs, crop = await read_images(request, state.settings)
-    faces = await faces_from(blobs, state.settings, sr.run.model_cfg.image_size, crop)
-    mu, va = await state.batcher.submit((sr.name, "encode"), lambda items: encode_batch(sr, items), stack(faces))
-    c = sr.run.model_cfg
-    emotions = sr.emotion_of(va)
+    faces = await faces_from(blobs, state.settings, size=c.image_size, crop=crop)
+    mu, va = await state.batcher.submit((sr.name, "encode"), lambda items: encode_batch(sr.infer, items), stack(faces))
+    emotions = sr.stored.emotion_of(va)
     out = []
     for (name, _), f, z, (v, a), emo in zip(blobs, faces, mu.tolist(), va.tolist(), emotions):
         out.append(FaceEncoding(
@@ -68,7 +69,8 @@ async def reconstruct_image(sr: RunDep, state: StateDep, file: Annotated[UploadF
                             crop: Annotated[CropMode, Form()] = "auto") -> Response:
     """A face image -> its reconstruction as PNG (the crop the model saw is described in X-Face-Box / X-Face-Crop)."""
     data = await file.read()  # its size limit is checked with the decoding, as for every upload
-    (face,) = await faces_from([(file.filename or "file", data)], state.settings, sr.run.model_cfg.image_size, crop)
-    (recon,) = await state.batcher.run(lambda: sr.reconstruct(face.pixels[None]), "reconstruct")
+    (face,) = await faces_from([(file.filename or "file", data)], state.settings,
+                               size=sr.stored.run.model_cfg.image_size, crop=crop)
+    (recon,) = await state.batcher.run(lambda: sr.infer.reconstruct(face.pixels[None]), "reconstruct")
     return Response(png_bytes(recon), media_type="image/png",
                     headers={"X-Face-Box": ",".join(map(str, face.box)), "X-Face-Crop": face.crop})

@@ -19,6 +19,6 @@ async def read_health() -> Health:
 async def read_readiness(state: StateDep):
     """Readiness: every run with its status (a broken one named with its reason); 503 when none serves."""
     reg = state.registry
-    runs = [RunStatus(name=r.name, status=r.status, error=r.error, missing=r.missing) for r in reg.runs.values()]
+    runs = [RunStatus(name=r.name, status=r.status, error=r.error, missing=r.stored.missing) for r in reg.runs.values()]
     body = Readiness(ready=bool(reg.ready()), device=str(reg.device), runs=runs)
     return body if body.ready else JSONResponse(body.model_dump(), status_code=503)

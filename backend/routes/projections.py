@@ -18,9 +18,9 @@ t-SNE). Computed by evaluation (python -m scripts.evaluate or scripts.export) an
             responses={200: {"content": {"application/json": {}}, "description": COLUMNS_DOC}})
 async def read_projections(sr: RunDep, request: Request) -> Response:
     """The run's dataset points: ids, emotion, labelled VA, head VA, t-SNE and PCA coordinates (columns)."""
-    need_latents(sr)
+    need_latents(sr)  # 409 without them: the columns are built from the latents
     headers = {"Cache-Control": "max-age=300", "Vary": "Accept-Encoding"}
     if "gzip" in request.headers.get("accept-encoding", ""):  # compressed once, when first asked for
-        return Response(sr.projections_gzip(), media_type="application/json",
+        return Response(sr.columns.gzip_bytes, media_type="application/json",
                         headers={**headers, "Content-Encoding": "gzip"})
-    return Response(sr.projections_json(), media_type="application/json", headers=headers)
+    return Response(sr.columns.json_bytes, media_type="application/json", headers=headers)

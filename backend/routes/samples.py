@@ -17,7 +17,7 @@ SampleId = Annotated[int, Path(ge=0, description="dataset row id (the ids column
 async def read_sample(sr: RunDep, sample_id: SampleId) -> Sample:
     """One dataset face: emotion, split, labelled and head VA, latent mean and thumbnail URL."""
     z = sample_latent(sr, sample_id)
-    lat, i = sr.latents, sample_id
+    lat, i = sr.stored.latents, sample_id
     return Sample(id=i, emotion=ALL_EMOTIONS[int(lat["emotion"][i])], split=str(lat["split"][i]),
                   label=VA(valence=float(lat["va_label"][i, 0]), arousal=float(lat["va_label"][i, 1])),
                   head=VA(valence=float(lat["va_head"][i, 0]), arousal=float(lat["va_head"][i, 1])),
@@ -30,7 +30,8 @@ async def read_sample(sr: RunDep, sample_id: SampleId) -> Sample:
 async def read_thumbnail(sr: RunDep, sample_id: SampleId) -> Response:
     """A dataset face's thumbnail (JPEG, stored with the run)."""
     sample_latent(sr, sample_id)  # 409 without latents, 404 out of range
-    if sr.thumbs is None:
+    if sr.stored.thumbs is None:
         raise HTTPException(409, f"run {sr.name!r} has no thumbnails yet; write them with "
                                  f"python -m scripts.export runs/{sr.name}")
-    return Response(sr.thumbnail(sample_id), media_type="image/jpeg", headers={"Cache-Control": "max-age=86400"})
+    return Response(sr.stored.thumbs.jpeg(sample_id), media_type="image/jpeg",
+                    headers={"Cache-Control": "max-age=86400"})
