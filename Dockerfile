@@ -18,6 +18,7 @@ RUN pip install --index-url "${TORCH_INDEX}" torch==2.13.0 torchvision==0.28.0 \
  && useradd --create-home --uid 10001 levasa
 
 COPY backend/ backend/
+COPY configs/ configs/
 COPY frontend/ frontend/
 COPY models/ models/
 COPY scripts/ scripts/

@@ -61,5 +61,8 @@ def test_dockerfile_builds_cpu_by_default_checks_readiness_and_runs_unprivileged
     assert "torch==2.13.0" in text and "-r requirements.txt" in text
     assert "HEALTHCHECK" in text and "/api/ready" in text
     assert "USER levasa" in text and 'CMD ["python", "-m", "backend"]' in text
+    # the image holds every package the commands import, and the recipes the train service's demo loads by name
+    copied = {line.split()[1].rstrip("/") for line in text.splitlines() if line.startswith("COPY ")}
+    assert {"backend", "frontend", "models", "scripts", "configs"} <= copied, copied
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {"runs", "data", ".venv", ".git"} <= set(ignored)  # no weights, datasets or venv baked into the image
