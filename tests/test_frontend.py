@@ -335,3 +335,118 @@ def test_dropped_file_is_encoded_and_snap_buttons_move_the_target(page, synth_di
     page.keyboard.press("ArrowRight")
     page.wait_for_function("([v]) => Math.abs(window.__levasa.state.target[0] - v - 0.05) < 1e-6",
                            arg=[centres["sad"]["mu_v"]], timeout=10_000)
+
+
+XSS = "<img src=x onerror=window.__pwned=1>"
+
+
+@pytest.fixture(scope="module")
+def xss_site(runs_dir, tmp_path_factory):
+    """A server whose only run is named like markup (a folder name can be anything but a slash)."""
+    root = tmp_path_factory.mktemp("xss-site")
+    shutil.copytree(runs_dir / "tiny", root / XSS)
+    proc, url = start_server(root, log_path=root / "server.log")
+    yield url
+    stop_server(proc)
+
+
+def _pwned(page) -> bool:
+    page.wait_for_timeout(300)  # an <img src=x> fails to load within a few ms; give its onerror time to run
+    return page.evaluate("window.__pwned === 1")
+
+
+def test_run_names_with_markup_are_shown_as_text(browser, xss_site, synth_dir):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 900}, base_url=xss_site)
+    page = ctx.new_page()
+    crashes = []
+    page.on("pageerror", lambda e: crashes.append(str(e)))
+    page.goto("/")
+    page.wait_for_function("window.__levasa && window.__levasa.ready", timeout=60_000)
+    assert page.evaluate("window.__levasa.state.run") == XSS
+    assert page.inner_text("#metrics-table th:nth-child(2)") == XSS
+    assert XSS in page.inner_text("#metrics-table")  # the evaluate command names it, as text
+    assert page.inner_text("#run option").startswith(XSS + " (levasa")
+    page.set_input_files("#file", str(_face_png(synth_dir)))
+    _wait_exact(page)
+    assert page.inner_text(".editor .run-name").startswith(XSS)
+    assert page.locator('img[src="x"]').count() == 0
+    assert not _pwned(page)
+    # The payload does run when it reaches innerHTML in this browser, so the checks above can fail.
+    page.evaluate(f"document.createElement('div').innerHTML = {json.dumps(XSS)}")
+    assert _pwned(page)
+    assert not crashes, f"JavaScript errors on the page: {crashes}"
+    ctx.close()
+
+
+def test_file_names_and_error_details_with_markup_are_shown_as_text(page, synth_dir, tmp_path):
+    _open(page)
+    good = tmp_path / "good"
+    good.mkdir()
+    shutil.copy(_face_png(synth_dir), good / f"{XSS}.png")
+    page.set_input_files("#file", str(good / f"{XSS}.png"))
+    _wait_exact(page)
+    assert page.inner_text("#face-title") == f"your upload, {XSS}.png"
+    assert page.inner_text("#upload-status").startswith(f"{XSS}.png (")
+    # Refused: the server's detail names the file, and the banner shows that detail literally.
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / f"{XSS}.png").write_text("<b>not</b> a picture")
+    page.set_input_files("#file", str(bad / f"{XSS}.png"))
+    page.wait_for_selector("#error:not([hidden])")
+    assert f"The upload was not accepted: {XSS}.png: not an image" in page.inner_text("#error .msg")
+    assert page.locator('img[src="x"]').count() == 0
+    assert not _pwned(page)
+
+
+def test_error_banner_shows_markup_in_the_url_literally(page):
+    page.goto("/?run=<b>bold</b>")
+    page.wait_for_function("window.__levasa && window.__levasa.ready", timeout=60_000)
+    assert "run '<b>bold</b>' is not served here" in page.inner_text("#error .msg")
+    assert page.locator("#error b").count() == 0
+
+
+def test_map_colours_come_from_the_emotions_endpoint(page):
+    _open(page)
+    palette = page.evaluate("fetch('/api/emotions').then(r => r.json())")
+    want = {e["name"]: e["colour"] for e in palette["emotions"]}
+    assert want["happy"] == "#2ca02c"  # the report's palette, not a copy kept in the page
+    traces = page.evaluate("document.getElementById('map').data.map(t => [t.name, t.marker.color])")
+    got = {name.split(" (")[0]: colour for name, colour in traces}
+    assert "happy" in got and got == {n: want[n] for n in got}
+    # What plotly drew: the legend's swatch for happy, in the API's colour.
+    fill = page.evaluate("""() => {
+        const t = [...document.querySelectorAll('#map .legend .traces')].find(e => e.textContent.startsWith('happy '));
+        return getComputedStyle(t.querySelector('.legendpoints path')).fill; }""")
+    r, g, b = (int(want["happy"][k:k + 2], 16) for k in (1, 3, 5))
+    assert fill == f"rgb({r}, {g}, {b})"
+
+
+def test_page_loads_without_console_errors_or_a_favicon_404(browser, site):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 900}, base_url=site)
+    page = ctx.new_page()
+    errors, failed = [], []
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    page.on("response", lambda r: r.status >= 400 and failed.append(f"{r.status} {r.url}"))
+    page.goto("/")
+    page.wait_for_function("window.__levasa && window.__levasa.ready", timeout=60_000)
+    page.wait_for_timeout(500)  # the browser asks for the icon after the load
+    assert not failed, f"requests that failed on load: {failed}"
+    assert not errors, f"console errors on load: {errors}"
+    icon = page.evaluate("document.querySelector('link[rel=icon]').href")
+    assert icon.endswith("/favicon.svg")
+    with urllib.request.urlopen(icon) as r:
+        assert r.status == 200 and r.headers["Content-Type"].startswith("image/svg+xml")
+    ctx.close()
+
+
+def test_metrics_table_shows_the_training_summary_without_an_evaluation(page, site):
+    _open(page)
+    detail = page.evaluate("window.__levasa.state.detail")
+    assert detail["metrics"] is None and detail["summary"]["n_heldout"] > 0  # `make demo`'s case: summary.json only
+    s = detail["summary"]
+    table = page.inner_text("#metrics-table")
+    assert f"training's check on {s['n_heldout']:,} {s['heldout']} faces" in table
+    assert re.search(rf"valence CCC \(heads\)\s+{s['ccc_v']:.3f}", table)
+    assert re.search(rf"recon MSE\s+{s['recon_mse']:.4f}", table)
+    assert "A full evaluation adds linear probes, emotion prediction, t-SNE quality and edit fidelity" in table
+    assert page.locator("#metrics-table code").all_inner_texts() == ["levasa evaluate runs/tiny"]

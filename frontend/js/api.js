@@ -33,6 +33,8 @@ async function post(url, body, init = {}) {
 }
 
 export const listRuns = () => getJSON("/api/runs");
+/** The emotion palette: {emotions: [{name, code, colour}]} in AffectNet code order. */
+export const readEmotions = () => getJSON("/api/emotions");
 export const readRun = (run) => getJSON(runPath(run));
 export const readProjections = (run) => getJSON(`${runPath(run)}/projections`);
 export const readSample = (run, id) => getJSON(`${runPath(run)}/samples/${id}`);

@@ -4,6 +4,9 @@
 // while dragging costs a CSS transform instead of a WebGL redraw of 30,000 points.
 
 import { thumbnailUrl } from "./api.js";
+import { el, esc } from "./dom.js";
+import { colourOf } from "./palette.js";
+import { clientToData, dataToClient } from "./plotly_axes.js";
 
 export const VIEWS = {
   label: { name: "VA labels", x: "label_v", y: "label_a", va: true },
@@ -15,12 +18,6 @@ export const VIEWS = {
   pca_a: { name: "PCA of z_a", x: "pca_a_x", y: "pca_a_y" },
   pca_z: { name: "PCA of z_z", x: "pca_z_x", y: "pca_z_y" },
 };
-
-export const EMOTION_COLORS = {
-  neutral: "#8c8c8c", happy: "#f2b705", surprise: "#f2780c", fear: "#8e44ad", sad: "#2e6fd8",
-  disgust: "#2a9d4b", anger: "#d62828", contempt: "#6d4c41",
-};
-const colorOf = (e) => EMOTION_COLORS[e] || "#444";
 
 const webgl = (() => {
   if (new URLSearchParams(location.search).get("renderer") === "svg") return false; // benchmarks' baseline
@@ -67,9 +64,10 @@ export class MapView {
       const idx = this.traceIdx[t];
       const name = cols.emotions[c];
       return {
-        type: this.webgl ? "scattergl" : "scatter", mode: "markers", name: `${name} (${idx.length})`,
+        // plotly reads trace names and annotations as a subset of HTML: names go in escaped.
+        type: this.webgl ? "scattergl" : "scatter", mode: "markers", name: `${esc(name)} (${idx.length})`,
         x: idx.map((i) => xs[i]), y: idx.map((i) => ys[i]),
-        marker: { color: colorOf(name), size: small ? 6 : 4, opacity: small ? 0.8 : 0.55 },
+        marker: { color: colourOf(name), size: small ? 6 : 4, opacity: small ? 0.8 : 0.55 },
         hoverinfo: "none",
       };
     });
@@ -92,7 +90,7 @@ export class MapView {
     }
     const ax = { range: [-1.15, 1.15], zeroline: true, zerolinecolor: "#bbb", gridcolor: "#eee", dtick: 0.5 };
     const annotations = Object.entries(this.emotions).map(([name, e]) => ({
-      x: e.mu_v, y: e.mu_a, text: name, showarrow: false, font: { size: 12, color: colorOf(name) },
+      x: e.mu_v, y: e.mu_a, text: esc(name), showarrow: false, font: { size: 12, color: colourOf(name) },
       bgcolor: "rgba(255,255,255,0.75)", yshift: 10,
     }));
     return {
@@ -153,9 +151,10 @@ export class MapView {
     const c = this.cols;
     const img = this.hover.querySelector("img");
     img.src = thumbnailUrl(this.run, c.ids[i]);
-    this.hover.querySelector(".txt").innerHTML =
-      `<b>${c.emotions[c.emotion[i]]}</b> #${c.ids[i]}<br>label V ${c.label_v[i].toFixed(2)} A ${c.label_a[i].toFixed(2)}` +
-      `<br>model V ${c.head_v[i].toFixed(2)} A ${c.head_a[i].toFixed(2)}`;
+    this.hover.querySelector(".txt").replaceChildren(
+      el("b", {}, c.emotions[c.emotion[i]]), ` #${c.ids[i]}`,
+      el("br"), `label V ${c.label_v[i].toFixed(2)} A ${c.label_a[i].toFixed(2)}`,
+      el("br"), `model V ${c.head_v[i].toFixed(2)} A ${c.head_a[i].toFixed(2)}`);
     const r = this.wrap.getBoundingClientRect();
     const x = (ev.event ? ev.event.clientX : r.left) - r.left, y = (ev.event ? ev.event.clientY : r.top) - r.top;
     this.hover.style.left = `${Math.min(x + 14, r.width - 150)}px`;
@@ -166,18 +165,15 @@ export class MapView {
 
   /** Page pixel -> data coordinates of the current view (null before the first plot). */
   toData(clientX, clientY) {
-    const fl = this.el._fullLayout;
-    if (!fl || !fl.xaxis) return null;
-    const r = this.el.getBoundingClientRect();
-    return [fl.xaxis.p2l(clientX - r.left - fl.xaxis._offset), fl.yaxis.p2l(clientY - r.top - fl.yaxis._offset)];
+    return clientToData(this.el, clientX, clientY);
   }
 
   /** Data coordinates -> pixel offset inside the wrapper (null before the first plot). */
   toPixel(x, y) {
-    const fl = this.el._fullLayout;
-    if (!fl || !fl.xaxis) return null;
-    const r = this.el.getBoundingClientRect(), w = this.wrap.getBoundingClientRect();
-    return [fl.xaxis._offset + fl.xaxis.l2p(x) + r.left - w.left, fl.yaxis._offset + fl.yaxis.l2p(y) + r.top - w.top];
+    const p = dataToClient(this.el, x, y);
+    if (!p) return null;
+    const w = this.wrap.getBoundingClientRect();
+    return [p[0] - w.left, p[1] - w.top];
   }
 
   /** The page-pixel position of point i in the current view (for tests and tours). */

@@ -1,7 +1,7 @@
 // The edit pad: a small circumplex (valence across, arousal up) with the face's own VA and a handle for the target.
 // Drag the handle, click anywhere, or use the arrow keys; near a named emotion's centre the handle snaps to it.
 
-import { EMOTION_COLORS } from "./map.js";
+import { colourOf } from "./palette.js";
 
 const SNAP = 0.07; // snap radius in VA units
 
@@ -97,7 +97,7 @@ export class VAPad {
     ctx.fillText("arousal", s / 2 + 4, 12);
     for (const [name, e] of Object.entries(this.emotions)) {
       const [x, y] = this.toPx(e.mu_v, e.mu_a);
-      ctx.fillStyle = EMOTION_COLORS[name] || "#444";
+      ctx.fillStyle = colourOf(name);
       ctx.beginPath(); ctx.arc(x, y, 3, 0, 2 * Math.PI); ctx.fill();
       ctx.fillText(name, x + 4, y - 3);
     }

@@ -1,0 +1,69 @@
+// One FaceEditor card per run (two when comparing), each pointed at the current face: a dataset face by its id, or
+// the upload's latent (encoded once per run, as each run has its own latent space).
+
+import * as api from "./api.js";
+import { $ } from "./dom.js";
+import { FaceEditor } from "./editor.js";
+import { showError } from "./errors.js";
+import { S, probe } from "./store.js";
+
+const editorRuns = () => (S.cmp ? [S.run, S.cmp] : [S.run]);
+const editorFor = (run) => S.editors.find((e) => e.run === run);
+const sameDataset = (a, b) => a && b && a.dataset === b.dataset && a.n_samples === b.n_samples;
+
+/** Build the cards and load the current face into each; once loaded, each previews and asks for the target. */
+export async function setupEditors() {
+  const box = $("#editors");
+  box.replaceChildren();
+  S.editors = editorRuns().map((run) => {
+    const card = $("#editor-card").content.firstElementChild.cloneNode(true);
+    const d = run === S.run ? S.detail : S.cmpDetail;
+    card.querySelector(".run-name").textContent = `${run} · ${d ? d.kind : ""}`;
+    box.appendChild(card);
+    return new FaceEditor(run, card, { onExact, onError });
+  });
+  await Promise.all(S.editors.map(async (ed) => {
+    const src = await sourceFor(ed.run);
+    if (!src) return;
+    if (await ed.load(src) && S.target) {
+      ed.preview(S.target[0], S.target[1]);
+      ed.request(S.target[0], S.target[1]);
+    }
+  }));
+}
+
+export function clearEditors() {
+  S.editors = [];
+  $("#editors").replaceChildren();
+}
+
+/** What an editor of `run` edits: {sample: id} or {latent}; null (with a note on its card) when it cannot. */
+async function sourceFor(run) {
+  const f = S.face;
+  if (f.kind === "sample") {
+    if (run === S.run || sameDataset(S.detail, S.cmpDetail)) return { sample: S.cols.ids[f.index] };
+    editorFor(run).clear(`This face is in ${S.detail.dataset}, which ${run} was not trained on. Upload a photo to compare the two.`);
+    return null;
+  }
+  let enc = f.enc[run];
+  if (!enc) {
+    try {
+      enc = f.enc[run] = await api.encodeFile(run, f.file);
+    } catch (err) {
+      editorFor(run).clear(err.message);
+      return null;
+    }
+  }
+  return { latent: [...enc.zv, ...enc.za, ...enc.zz] };
+}
+
+function onExact(ed, want) {
+  if (S.target && want[0] === S.target[0] && want[1] === S.target[1]) {
+    probe.settles.push(performance.now() - probe.lastMoveAt);
+  }
+}
+
+function onError(ed, err) {
+  ed.setNote(err.message);
+  if (err.status >= 500 || !err.status) showError(`${ed.run}: ${err.message}`);
+}
