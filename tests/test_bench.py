@@ -54,8 +54,11 @@ def test_bench_align_quick_prints_levasa_beside_vanilla_and_constant(tmp_path):
                        cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
     figs = _figures(r.stdout)
-    assert -1 <= float(figs["synth_ccc_v"]) <= 1 and -1 <= float(figs["synth_ccc_a"]) <= 1
-    assert "vanilla heads" in r.stdout and "constant" in r.stdout
+    # Even two quick epochs align LeVAsa's heads (0.88 / 0.93 when measured) where vanilla's read nothing (about 0).
+    for axis in ("v", "a"):
+        vanilla = float(re.search(rf"^FIGURE synth_ccc_{axis} \S+  \(vanilla heads (\S+),", r.stdout, re.M).group(1))
+        assert float(figs[f"synth_ccc_{axis}"]) > vanilla + 0.4, (axis, figs, vanilla)
+    assert "constant" in r.stdout
     assert (tmp_path / "levasa" / "summary.json").is_file() and (tmp_path / "vanilla" / "summary.json").is_file()
 
 

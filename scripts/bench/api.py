@@ -148,58 +148,66 @@ def main(argv: list[str] | None = None) -> int:
     run_dir = bench_run(args.quick, args.run)
     if run_dir is None:
         return 2
-    name = run_dir.name
-
     with served_run(run_dir) as srv:
-        host, port = srv.host, srv.port
-        pngs = face_pngs(64)
-        body, ctype = multipart([(f"f{i}.png", b) for i, b in enumerate(pngs)])
-
-        async def go():
-            c = await Conn(host, port).open()
-            status, _, resp = await c.request("POST", f"/api/runs/{name}/encode", *multipart([("a.png", pngs[0])]))
-            await c.close()
-            assert status == 200, resp[:300]
-            latent = [x for k in ("zv", "za", "zz") for x in json.loads(resp)["faces"][0][k]]
-            await _edit_load(host, port, name, latent, 1, 0, count=30)  # warm-up
-            res = {}
-            lat1, wall1, err1 = await _edit_load(host, port, name, latent, 1, 0, count=100 if args.quick else 1000)
-            res[1] = (lat1, len(lat1) / wall1, err1)
-            for k in (8, 16):
-                lat, wall, err = await _edit_load(host, port, name, latent, k, seconds)
-                res[k] = (lat, len(lat) / wall, err)
-            enc1, e1 = await _encode_load(host, port, name, body, ctype, 64, 1, seconds)
-            enc2, e2 = await _encode_load(host, port, name, body, ctype, 64, 2, seconds)
-            return res, (enc1, e1), (enc2, e2)
-
-        res, (enc1, e1), (enc2, e2) = asyncio.run(go())
-
+        res, enc = asyncio.run(_measure(srv, seconds, 100 if args.quick else 1000))
     # The floor, measured after the server has stopped: torch in this process would otherwise hold its own OpenMP
     # threads on the cores the server needs.
     fl = floors(run_dir, 50 if args.quick else 200)
     print(f"bare model, this process: decode 1 face {fl['decode_ms']:.2f} ms, encode 1 face {fl['encode_ms']:.2f} ms, "
           f"encode batch 64 {fl['encode64_per_s']:.0f} faces/s", flush=True)
-
     print(f"\n  {'clients':>7}  {'edits/s':>8}  {'p50 ms':>7}  {'p99 ms':>7}  errors")
     for k, (lat, rate, err) in res.items():
         print(f"  {k:>7}  {rate:>8.0f}  {pct(lat, 50):>7.2f}  {pct(lat, 99):>7.2f}  {err}")
+    (enc1, e1), (enc2, e2) = enc
     print(f"  encode, batches of 64 PNGs: {enc1:.0f} faces/s (1 client), {enc2:.0f} faces/s (2 clients), "
           f"errors {e1 + e2}\n")
+    print_figures(res, max(enc1, enc2), fl, " (quick)" if args.quick else "")
+    errors = sum(r[2] for r in res.values()) + e1 + e2
+    if errors:
+        print(f"error: {errors} requests failed", file=sys.stderr)
+        return 1
+    print(f"p99 at 1 client {pct(res[1][0], 99):.2f} ms")
+    return 0
+
+
+async def _measure(srv, seconds: float, count_1: int):
+    """Edits at 1 (``count_1`` in a row), 8 and 16 clients, and encodes of 64-PNG batches at 1 and 2 clients.
+    Returns ({clients: (latencies, edits/s, errors)}, ((faces/s, errors) at 1 client, at 2))."""
+    host, port, name = srv.host, srv.port, srv.name
+    pngs = face_pngs(64)
+    body, ctype = multipart([(f"f{i}.png", b) for i, b in enumerate(pngs)])
+    c = await Conn(host, port).open()
+    status, _, resp = await c.request("POST", f"/api/runs/{name}/encode", *multipart([("a.png", pngs[0])]))
+    await c.close()
+    assert status == 200, resp[:300]
+    latent = [x for k in ("zv", "za", "zz") for x in json.loads(resp)["faces"][0][k]]
+    await _edit_load(host, port, name, latent, 1, 0, count=30)  # warm-up
+    lat1, wall1, err1 = await _edit_load(host, port, name, latent, 1, 0, count=count_1)
+    res = {1: (lat1, len(lat1) / wall1, err1)}
+    for k in (8, 16):
+        lat, wall, err = await _edit_load(host, port, name, latent, k, seconds)
+        res[k] = (lat, len(lat) / wall, err)
+    enc = (await _encode_load(host, port, name, body, ctype, 64, 1, seconds),
+           await _encode_load(host, port, name, body, ctype, 64, 2, seconds))
+    return res, enc
+
+
+def print_figures(res: dict, best_encode: float, fl: dict, q: str) -> None:
+    """Every FIGURE line: each speed beside its floor from this run, then the same as ratios."""
     floor_edit = fl["decode_ms"] + fl["encode_ms"]
-    p50, p99 = pct(res[1][0], 50), pct(res[1][0], 99)
-    q = " (quick)" if args.quick else ""
+    p50 = pct(res[1][0], 50)
+    unbatched = 1000 / floor_edit
     print(f"FIGURE edit_p50_ms {p50:.2f}  (1 client, read-back included; bare decode + encode floor "
           f"{floor_edit:.2f} ms, ratio {p50 / floor_edit:.2f}; target <= 5){q}")
     print(f"FIGURE edit_p99_ms {pct(res[1][0], 99):.2f}  (1 client; p50 {p50:.2f}){q}")
-    unbatched = 1000 / floor_edit
     print(f"FIGURE edits_per_s_16 {res[16][1]:.0f}  (16 clients, p99 {pct(res[16][0], 99):.1f} ms; 8 clients "
           f"{res[8][1]:.0f}/s; 1 client {res[1][1]:.0f}/s; unbatched model floor {unbatched:.0f}/s, ratio "
           f"{res[16][1] / unbatched:.2f}; target >= 500){q}")
     print(f"FIGURE decode_floor_ms {fl['decode_ms']:.2f}  (bare model, one face; encode one face {fl['encode_ms']:.2f} "
           f"ms){q}")
-    best = max(enc1, enc2)
-    print(f"FIGURE encode_per_s {best:.0f}  (batches of 64 PNG uploads, decoding included; bare model encode at batch "
-          f"64 {fl['encode64_per_s']:.0f} faces/s, ratio {best / fl['encode64_per_s']:.2f}; target >= 1000){q}")
+    print(f"FIGURE encode_per_s {best_encode:.0f}  (batches of 64 PNG uploads, decoding included; bare model encode at "
+          f"batch 64 {fl['encode64_per_s']:.0f} faces/s, ratio {best_encode / fl['encode64_per_s']:.2f}; target >= "
+          f"1000){q}")
     # The same three speeds as ratios to their floors from this run: a slower or busier machine moves a figure and its
     # floor together, so these hold where the absolute targets above drift with the box.
     print(f"FIGURE edit_p50_ratio {p50 / floor_edit:.2f}  (edit_p50_ms {p50:.2f} over the bare decode + encode floor "
@@ -207,15 +215,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"FIGURE edits_per_s_16_ratio {res[16][1] / unbatched:.2f}  (edits_per_s_16 {res[16][1]:.0f} over the "
           f"one-at-a-time model floor {unbatched:.0f}/s measured in this run; higher is better, above 1 = batching "
           f"beats the bare model called per face){q}")
-    print(f"FIGURE encode_per_s_ratio {best / fl['encode64_per_s']:.2f}  (encode_per_s {best:.0f} over the bare model "
-          f"encode at batch 64 {fl['encode64_per_s']:.0f} faces/s measured in this run; higher is better, 1 = PNG "
-          f"decoding and HTTP cost nothing){q}")
-    errors = sum(r[2] for r in res.values()) + e1 + e2
-    if errors:
-        print(f"error: {errors} requests failed", file=sys.stderr)
-        return 1
-    print(f"p99 at 1 client {p99:.2f} ms")
-    return 0
+    print(f"FIGURE encode_per_s_ratio {best_encode / fl['encode64_per_s']:.2f}  (encode_per_s {best_encode:.0f} over "
+          f"the bare model encode at batch 64 {fl['encode64_per_s']:.0f} faces/s measured in this run; higher is "
+          f"better, 1 = PNG decoding and HTTP cost nothing){q}")
 
 
 if __name__ == "__main__":

@@ -182,57 +182,71 @@ def main(argv: list[str] | None = None) -> int:
     cfg = json.loads((run_dir / CONFIG).read_text())["model"]
     latent_dim = cfg["zv_dim"] + cfg["za_dim"] + cfg["zz_dim"]
     max_batch = 16
-    name = run_dir.name
-
     with served_run(run_dir, env={"LEVASA_MAX_BATCH": str(max_batch)}, tmpdir_env=True) as srv:
-        host, port, proc = srv.host, srv.port, srv.proc
-        cases = hostile_cases(name, latent_dim, max_batch)
-        odd = odd_images()
-        results: list[tuple[str, int, str]] = []
-        odd_results: list[tuple[str, int, str]] = []
-
-        async def go():
-            rss = []
-            for r in range(rounds):
-                for label, method, path, body, ctype, extra in cases:
-                    c = await Conn(host, port).open()
-                    try:
-                        status, resp = await _send(c, method, path, body, ctype, extra)
-                    except (TimeoutError, ConnectionError, asyncio.IncompleteReadError) as e:
-                        status, resp = 0, str(e).encode()
-                    finally:
-                        await c.close()
-                    try:
-                        detail = json.loads(resp).get("detail", "")
-                    except (ValueError, AttributeError):
-                        detail = ""
-                    if r == 0:
-                        results.append((label, status, detail if isinstance(detail, str) else json.dumps(detail)))
-                for label, data, size in odd:
-                    c = await Conn(host, port).open()
-                    body, ctype = _multipart([(label.replace(" ", "_"), data, "application/octet-stream")])
-                    status, _, resp = await c.request("POST", f"/api/runs/{name}/encode", body, ctype)
-                    await c.close()
-                    note = ""
-                    if status == 200:
-                        faces = json.loads(resp)["faces"]
-                        got = tuple(faces[0]["image_size"])
-                        note = f"{len(faces)} face, image_size {got[0]}x{got[1]}"
-                        if len(faces) != 1 or (size and got != size):
-                            status, note = -1, f"wrong answer: {note}, expected {size}"
-                    else:
-                        note = resp.decode(errors="replace")[:160]
-                    if r == 0:
-                        odd_results.append((label, status, note))
-                rss.append(_rss_mib(proc.pid))
-            c = await Conn(host, port).open()
-            alive, _, _ = await c.request("GET", "/api/health")
-            await c.close()
-            return rss, alive
-
-        rss, alive = asyncio.run(go())
+        cases = hostile_cases(run_dir.name, latent_dim, max_batch)
+        results, odd_results, rss, alive = asyncio.run(_attack(srv, cases, odd_images(), rounds))
         uploads_left = [f for f in os.listdir(srv.tmp) if f not in ("runs", "server.log")]
+    bad_4xx, bad_odd = _print_cases(results, odd_results)
+    n5 = sum(1 for _, s, _ in results + odd_results if s >= 500)
+    growth = rss[-1] / rss[0] - 1 if len(rss) > 1 else 0.0
+    print(f"server alive afterwards: {alive == 200}; RSS per round (MiB): {', '.join(f'{x:.0f}' for x in rss)}; "
+          f"files left in its TMPDIR: {len(uploads_left)}")
+    print(f"FIGURE badinput_cases {len(results)}  (hostile requests per round, {rounds} rounds; not a clear 4xx: "
+          f"{bad_4xx}; odd valid images answered {len(odd_results) - bad_odd}/{len(odd_results)})")
+    print(f"FIGURE badinput_5xx {n5}  (target 0; RSS growth from round 1 to {rounds}: {growth:+.1%})")
+    return 0 if (n5 == 0 and bad_4xx == 0 and bad_odd == 0 and alive == 200 and not uploads_left) else 1
 
+
+async def _hostile(srv, case) -> tuple[str, int, str]:
+    """One hostile request on a fresh connection -> (label, status, the detail it answered)."""
+    label, method, path, body, ctype, extra = case
+    c = await Conn(srv.host, srv.port).open()
+    try:
+        status, resp = await _send(c, method, path, body, ctype, extra)
+    except (TimeoutError, ConnectionError, asyncio.IncompleteReadError) as e:
+        status, resp = 0, str(e).encode()
+    finally:
+        await c.close()
+    try:
+        detail = json.loads(resp).get("detail", "")
+    except (ValueError, AttributeError):
+        detail = ""
+    return label, status, detail if isinstance(detail, str) else json.dumps(detail)
+
+
+async def _odd(srv, label: str, data: bytes, size) -> tuple[str, int, str]:
+    """One odd but valid image to encode -> (label, status (-1: a wrong answer), a note)."""
+    c = await Conn(srv.host, srv.port).open()
+    body, ctype = _multipart([(label.replace(" ", "_"), data, "application/octet-stream")])
+    status, _, resp = await c.request("POST", f"/api/runs/{srv.name}/encode", body, ctype)
+    await c.close()
+    if status != 200:
+        return label, status, resp.decode(errors="replace")[:160]
+    faces = json.loads(resp)["faces"]
+    got = tuple(faces[0]["image_size"])
+    note = f"{len(faces)} face, image_size {got[0]}x{got[1]}"
+    if len(faces) != 1 or (size and got != size):
+        return label, -1, f"wrong answer: {note}, expected {size}"
+    return label, status, note
+
+
+async def _attack(srv, cases, odd, rounds: int):
+    """Every case and odd image, ``rounds`` times; the first round's answers, RSS after each round, /api/health."""
+    results, odd_results, rss = [], [], []
+    for r in range(rounds):
+        got = [await _hostile(srv, case) for case in cases]
+        got_odd = [await _odd(srv, *item) for item in odd]
+        if r == 0:
+            results, odd_results = got, got_odd
+        rss.append(_rss_mib(srv.proc.pid))
+    c = await Conn(srv.host, srv.port).open()
+    alive, _, _ = await c.request("GET", "/api/health")
+    await c.close()
+    return results, odd_results, rss, alive
+
+
+def _print_cases(results, odd_results) -> tuple[int, int]:
+    """The table of answers; returns (hostile cases without a clear 4xx, odd images not answered with one face)."""
     w = max(len(label) for label, *_ in results + odd_results)
     print(f"hostile requests ({len(results)}), each must be a 4xx with a detail:")
     bad_4xx = 0
@@ -246,14 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         ok = status == 200
         bad_odd += not ok
         print(f"  {'ok ' if ok else 'BAD'} {status:3d}  {label:<{w}}  {note}")
-    n5 = sum(1 for _, s, _ in results + odd_results if s >= 500)
-    growth = rss[-1] / rss[0] - 1 if len(rss) > 1 else 0.0
-    print(f"server alive afterwards: {alive == 200}; RSS per round (MiB): {', '.join(f'{x:.0f}' for x in rss)}; "
-          f"files left in its TMPDIR: {len(uploads_left)}")
-    print(f"FIGURE badinput_cases {len(results)}  (hostile requests per round, {rounds} rounds; not a clear 4xx: "
-          f"{bad_4xx}; odd valid images answered {len(odd_results) - bad_odd}/{len(odd_results)})")
-    print(f"FIGURE badinput_5xx {n5}  (target 0; RSS growth from round 1 to {rounds}: {growth:+.1%})")
-    return 0 if (n5 == 0 and bad_4xx == 0 and bad_odd == 0 and alive == 200 and not uploads_left) else 1
+    return bad_4xx, bad_odd
 
 
 if __name__ == "__main__":

@@ -23,8 +23,9 @@ BENCHMARKS = ("align", "api", "badinput", "demo_fresh", "edit", "eval", "fewshot
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="levasa bench", description=__doc__.split("\n\n")[0])
-    p.add_argument("--quick", action="store_true", help="pass --quick to every benchmark")
-    p.add_argument("--only", nargs="*", default=None, help="benchmark names to run (e.g. train api)")
+    p.add_argument("--quick", action="store_true", help="pass --quick to every benchmark (default: full runs)")
+    p.add_argument("--only", nargs="*", default=None, metavar="NAME",
+                   help=f"benchmarks to run (default: all of {', '.join(BENCHMARKS)})")
     args = p.parse_args(argv)
     names = list(BENCHMARKS)
     if args.only:
