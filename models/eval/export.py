@@ -87,7 +87,7 @@ def prepare_serving(run: ck.LoadedRun, max_points: int = 30000, progress: bool =
     save_thumbnails(run.path, data.images, progress=progress)
     c = run.model_cfg
     zv, za = slice(0, c.zv_dim), slice(c.zv_dim, c.zv_dim + c.za_dim)
-    proj, reused = cached_projections(run.path, lat["mu"], zv, za, max_points, progress=progress)
+    proj, reused = cached_projections(run.path, lat["mu"], zv, za, max_points=max_points, progress=progress)
     return {"latents": len(lat["ids"]), "projections": len(proj["ids"]), "reused": reused}
 
 

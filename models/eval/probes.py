@@ -104,6 +104,17 @@ def _fit_cv(est, grid: dict, x: np.ndarray, y: np.ndarray, cv, seed: int, strati
     return pipe, {k: _plain(v) for k, v in params.items()}
 
 
+def _fit_score(est, grid: dict, x_tr, y_tr, x_te, *, cv, seed: int, stratify: bool, score) -> dict:
+    """Fit one read-out (a kernel SVM on a seeded subsample of at most SVM_MAX_FIT rows, stratified for classes) and
+    score its held-out predictions: ``score(pred)``'s figures, the chosen params, the rows fitted and the seconds."""
+    t0 = time.perf_counter()
+    kernel = isinstance(est, SVC | SVR)
+    idx = _subsample(len(x_tr), SVM_MAX_FIT, seed, y_tr if stratify else None) if kernel else np.arange(len(x_tr))
+    model, params = _fit_cv(est, grid, x_tr[idx], y_tr[idx], cv, seed, stratify=stratify)
+    return {**score(model.predict(x_te)), "params": params, "n_fit": int(len(idx)),
+            "fit_s": round(time.perf_counter() - t0, 2)}
+
+
 def _plain(v):
     return v.item() if isinstance(v, np.generic) else v
 
@@ -195,17 +206,9 @@ def emotion_prediction(
         x_tr, x_te = feats[fs][train], feats[fs][held]
         row = {}
         for name, (est, grid) in (classifiers or CLASSIFIERS).items():
-            t0 = time.perf_counter()
-            idx = _subsample(len(x_tr), SVM_MAX_FIT, seed, y_tr) if isinstance(est, SVC) else np.arange(len(x_tr))
-            model, params = _fit_cv(est, grid, x_tr[idx], y_tr[idx], cv, seed, stratify=True)
-            p = model.predict(x_te)
-            row[name] = {
+            row[name] = _fit_score(est, grid, x_tr, y_tr, x_te, cv=cv, seed=seed, stratify=True, score=lambda p: {
                 "accuracy": float(accuracy_score(y_te, p)),
-                "macro_f1": float(f1_score(y_te, p, labels=classes, average="macro", zero_division=0)),
-                "params": params,
-                "n_fit": int(len(idx)),
-                "fit_s": round(time.perf_counter() - t0, 2),
-            }
+                "macro_f1": float(f1_score(y_te, p, labels=classes, average="macro", zero_division=0))})
             if progress:
                 progress(f"emotion {fs} {name}")
         out["results"][fs] = row
@@ -225,17 +228,8 @@ def _regression(mu, va, split, pairs: dict[str, tuple[slice, int]], *, heldout, 
         out["constant"][task] = {"ev": float(explained_variance_score(y_te, const)), "r2": float(r2_score(y_te, const))}
         row = {}
         for name, (est, grid) in (regressors or REGRESSORS).items():
-            t0 = time.perf_counter()
-            idx = _subsample(len(x_tr), SVM_MAX_FIT, seed) if isinstance(est, SVR) else np.arange(len(x_tr))
-            model, params = _fit_cv(est, grid, x_tr[idx], y_tr[idx], cv, seed, stratify=False)
-            p = model.predict(x_te)
-            row[name] = {
-                "ev": float(explained_variance_score(y_te, p)),
-                "r2": float(r2_score(y_te, p)),
-                "params": params,
-                "n_fit": int(len(idx)),
-                "fit_s": round(time.perf_counter() - t0, 2),
-            }
+            score = lambda p, y=y_te: {"ev": float(explained_variance_score(y, p)), "r2": float(r2_score(y, p))}
+            row[name] = _fit_score(est, grid, x_tr, y_tr, x_te, cv=cv, seed=seed, stratify=False, score=score)
             if progress:
                 progress(f"regression {task} {name}")
         out["results"][task] = row

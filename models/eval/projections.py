@@ -111,6 +111,7 @@ def compute_projections(
     mu: np.ndarray,
     zv_slice: slice,
     za_slice: slice,
+    *,
     max_points: int = 30000,
     seed: int = 0,
     tsne: bool = True,
@@ -162,6 +163,7 @@ def cached_projections(
     mu: np.ndarray,
     zv_slice: slice,
     za_slice: slice,
+    *,
     max_points: int = 30000,
     seed: int = 0,
     tsne: bool = True,
@@ -175,6 +177,7 @@ def cached_projections(
         hit = load_projections(path, k)
         if hit is not None:
             return hit, True
-    proj = compute_projections(mu, zv_slice, za_slice, max_points, seed, tsne, progress)
+    proj = compute_projections(mu, zv_slice, za_slice, max_points=max_points, seed=seed, tsne=tsne,
+                               progress=progress)
     save_projections(path, proj, key)
     return proj | {"key": np.array(key)}, False

@@ -200,8 +200,8 @@ def task_projections(ev: RunEval, *, tsne: bool, max_points: int) -> tuple[dict,
     """6. t-SNE and PCA of the chunks, cached in the run folder. Returns (figures, the projection arrays)."""
     t0 = time.perf_counter()
     n = min(max_points, 2000) if ev.quick else max_points
-    proj, reused = cached_projections(ev.run.path, ev.lat["mu"], *ev.chunks.values(), n, ev.seed, tsne=tsne,
-                                      progress=ev.progress)
+    proj, reused = cached_projections(ev.run.path, ev.lat["mu"], *ev.chunks.values(), max_points=n, seed=ev.seed,
+                                      tsne=tsne, progress=ev.progress)
     return {"n": int(len(proj["ids"])), "tsne": bool(len(proj["tsne_v"])), "reused": reused, "key": str(proj["key"]),
             "seconds": round(time.perf_counter() - t0, 1)}, proj
 
