@@ -158,9 +158,16 @@ def test_bench_edit_quick_prints_each_recipes_recon_ratio_beside_vanilla(tmp_pat
     assert r.returncode == 0, (r.stdout[-2000:], r.stderr[-2000:])
     figs = _figures(r.stdout)
     assert set(figs) == {f"recon_ratio_{k}" for k in ("noedit", "edit", "edit_local", "edit_local_late")}
-    assert all(float(v) > 0 for v in figs.values())
-    assert "vanilla" in r.stdout and "judge" in r.stdout
-    for name in ("vanilla", "levasa-noedit", "levasa-edit", "levasa-edit-local", "levasa-edit-local-late"):
+    # Each figure is that recipe's held-out recon MSE (its table row) over vanilla's, measured on the same faces.
+    mse = {m.group(1): float(m.group(2)) for m in re.finditer(r"^  (vanilla|levasa-\S+)\s+([0-9.]+)\s", r.stdout, re.M)}
+    assert set(mse) == {"vanilla", "levasa-noedit", "levasa-edit", "levasa-edit-local", "levasa-edit-local-late"}, mse
+    for name, v in mse.items():
+        if name != "vanilla":
+            want = v / mse["vanilla"]
+            got = float(figs["recon_ratio_" + name.removeprefix("levasa-").replace("-", "_")])
+            assert abs(got - want) <= 1e-3 + 1e-5 / mse["vanilla"], (name, got, want)
+    assert "judge" in r.stdout
+    for name in mse:
         assert (tmp_path / name / "summary.json").is_file()
 
 
