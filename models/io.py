@@ -31,8 +31,10 @@ def atomic_write(path: Path, write) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; honour the umask like a plain write
         write(tmp)
+        # mkstemp makes 0600, and some writers (safetensors) recreate the file 0600 too: after the write, give it the
+        # mode a plain open(path, "w") would, so a container's serving user can read what the trainer wrote.
+        os.chmod(tmp, 0o666 & ~_umask())
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)

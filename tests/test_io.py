@@ -15,10 +15,19 @@ import pytest
 from models.io import atomic_write, save_npz, write_json
 
 ROOT = Path(__file__).resolve().parents[1]
+def _safetensors(p: Path) -> None:
+    """The way models.runs writes weights and checkpoints: safetensors recreates the file it writes, 0600."""
+    import torch
+    from safetensors.torch import save_file
+
+    atomic_write(p, lambda tmp: save_file({"w": torch.zeros(2)}, tmp))
+
+
 WRITERS = {
     "atomic_write": lambda p: atomic_write(p, lambda tmp: Path(tmp).write_bytes(b"new")),
     "save_npz": lambda p: save_npz(p, a=np.arange(3)),
     "write_json": lambda p: write_json(p, {"a": 1}),
+    "safetensors": _safetensors,
 }
 
 
@@ -45,6 +54,15 @@ def test_atomic_writes_honour_the_umask_like_a_plain_write(tmp_path, umask, writ
     assert _mode(plain) == want, "the premise: a plain write gets 0666 & ~umask"
     got = _mode(target)
     assert got == want, f"{writer} made {oct(got)} under umask {oct(mask)}; a plain write makes {oct(want)}"
+
+
+def test_a_trained_runs_weights_and_checkpoint_get_the_mode_of_a_plain_write(tiny_run):
+    """The tiny run was trained in this process: its files have 0666 & ~umask, like any other write (0644 under the
+    usual 022, so a container's serving user can read what the trainer wrote)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    for name in ("model.safetensors", "checkpoint.safetensors", "config.json", "summary.json"):
+        assert _mode(tiny_run / name) == 0o666 & ~mask, f"{name} is {oct(_mode(tiny_run / name))}"
 
 
 def test_replacing_a_file_gives_the_new_files_mode(tmp_path, umask):
