@@ -191,6 +191,8 @@ def print_figures(runs, metrics: dict[str, dict], rd, quick: bool = False) -> No
                 print(f"FIGURE edit_fid_synth_ccc_{k} {_z(fid['judge'][axis]['ccc']):.3f}  (independent judge on "
                       f"{fid['n_edits']} edits of {fid['n_faces']} held-out faces; own heads "
                       f"{_z(fid['heads'][axis]['ccc']):.3f}; an edit that changes nothing: 0{_real(fid, axis)})")
+    if "synth" in dataset or "fer" in dataset:
+        print_image_figures(lv, va, "" if "synth" in dataset else "fer_", quick)
     if "fer" in dataset:
         centre = al.get("heads_vs_centre", {}).get("metrics")
         for axis, k in (("valence", "v"), ("arousal", "a")):
@@ -206,6 +208,36 @@ def print_figures(runs, metrics: dict[str, dict], rd, quick: bool = False) -> No
             print(f"FIGURE edit_fid_fer_ccc_v {_z(fid['judge']['valence']['ccc']):.3f}  (independent judge on "
                   f"{fid['n_edits']} edits of {fid['n_faces']} held-out faces; own heads "
                   f"{_z(fid['heads']['valence']['ccc']):.3f}; an edit that changes nothing: 0{_real(fid, 'valence')})")
+
+
+def print_image_figures(lv: dict, va: dict | None, prefix: str, quick: bool) -> None:
+    """FIGURE lines of the image-quality task for LeVAsa, vanilla's value beside each (unprefixed: synthetic faces)."""
+    iq, vq = lv.get("image_quality", {}), (va or {}).get("image_quality", {})
+    if "n" not in iq:
+        return
+    v = lambda key, sub: f"; vanilla {_z(vq[key][sub]):.3f}" if "n" in vq else ""
+    n = f"n={iq['n']} {iq['split']} faces" + ("; --quick settings" if quick else "")
+    print(f"FIGURE {prefix}recon_sharpness {_z(iq['sharpness']['recon']):.3f}  (energy at periods of 5-16 px over the "
+          f"originals'; originals 1.000; mean image {_z(iq['sharpness']['mean_image']):.3f}"
+          f"{v('sharpness', 'recon')}; {n})")
+    print(f"FIGURE {prefix}recon_grid_ratio {_z(iq['grid_ratio']['recon']):.3f}  (energy at periods of 2-4 px over the "
+          f"originals'; originals 1.000; above 1 = decoder artefacts{v('grid_ratio', 'recon')}; {n})")
+    for axis, k in (("valence", "v"), ("arousal", "a")):
+        print(f"FIGURE {prefix}recon_judge_agree_{k} {_z(iq['judge_agree'][axis]):.3f}  (CCC of the judge's {axis} on "
+              f"reconstructions against on their originals; originals 1.000, a constant face 0"
+              f"{v('judge_agree', axis)}; {n})")
+    f = iq["fjd"]
+    vf = f"; vanilla {vq['fjd']['recon']:.2f}" if "n" in vq else ""
+    print(f"FIGURE {prefix}recon_fjd {f['recon']:.2f}  (Fréchet distance in the judge's features to the originals; "
+          f"two halves of the originals {f['originals_half_vs_half']:.2f}; decoded prior samples "
+          f"{f['prior_samples']:.2f}{vf}; lower is better; {n})")
+    t1 = iq["identity_top1"]
+    print(f"FIGURE {prefix}recon_identity_top1 {_z(t1['judge']):.3f}  (a reconstruction finds its own original among "
+          f"{t1['pool']} by the judge's features; by pixel correlation {_z(t1['pixel']):.3f}; chance "
+          f"{t1['chance']:.4f}{v('identity_top1', 'judge')}; {n})")
+    print(f"FIGURE {prefix}edit_seam_ratio {_z(iq['edit_seam_ratio']['mean']):.3f}  (gradient along the expression "
+          f"box's border over the rest of the face, edited over unedited; 1 = no edge shows"
+          f"{v('edit_seam_ratio', 'mean')}; {n})")
 
 
 def _real(fid: dict, axis: str) -> str:

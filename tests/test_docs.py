@@ -37,6 +37,14 @@ FIGURE_TEMPLATES: dict[str, tuple[str, ...]] = {
     "edit_fid_synth_ccc_{}": ("edit_fid_synth_ccc_v", "edit_fid_synth_ccc_a"),
     "fer_ccc_{}": ("fer_ccc_v", "fer_ccc_a"),
     "synth_ccc_{}": ("synth_ccc_v", "synth_ccc_a"),
+    # scripts/evaluate.py print_image_figures: unprefixed for synthetic faces, fer_ for FER2013
+    "{}recon_sharpness": ("recon_sharpness", "fer_recon_sharpness"),
+    "{}recon_grid_ratio": ("recon_grid_ratio", "fer_recon_grid_ratio"),
+    "{}recon_judge_agree_{}": ("recon_judge_agree_v", "recon_judge_agree_a", "fer_recon_judge_agree_v",
+                               "fer_recon_judge_agree_a"),
+    "{}recon_fjd": ("recon_fjd", "fer_recon_fjd"),
+    "{}recon_identity_top1": ("recon_identity_top1", "fer_recon_identity_top1"),
+    "{}edit_seam_ratio": ("edit_seam_ratio", "fer_edit_seam_ratio"),
 }
 # Figures announced in docs/results.md before a benchmark prints them (marked "new" there). Once a script prints one,
 # it is checked like any other; until then it may stand in the figure index.

@@ -41,6 +41,10 @@ class VARegressor(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.tanh(self.head(self.features(x)).float())
 
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """The 128-d penultimate features (after the ReLU): the space models.eval.image_quality measures faces in."""
+        return self.head[:3](self.features(x)).float()
+
 
 def _augment(x: torch.Tensor) -> torch.Tensor:
     """Flip half, blur a random half with a 3x3 box (decoder outputs are soft), add a little noise."""
@@ -101,6 +105,18 @@ def judge(net: VARegressor, faces: torch.Tensor, batch_size: int = 512) -> np.nd
         x = x.float() / 255 if x.dtype == torch.uint8 else x.float()
         out.append(net(x).float().cpu())
     return torch.cat(out).numpy()
+
+
+@torch.no_grad()
+def judge_features(net: VARegressor, faces: torch.Tensor, batch_size: int = 512) -> np.ndarray:
+    """The judge's penultimate features of float faces in [0, 1] (or uint8) -> (N, 128)."""
+    dev = next(net.parameters()).device
+    net.eval()
+    out = []
+    for i in range(0, len(faces), batch_size):
+        x = faces[i : i + batch_size].to(dev)
+        out.append(net.embed(x.float() / 255 if x.dtype == torch.uint8 else x.float()).cpu())
+    return torch.cat(out).numpy().astype(np.float64)
 
 
 def load_or_train_judge(cache_dir: Path, key: str, images: torch.Tensor, va: np.ndarray, epochs: int = 6,

@@ -6,7 +6,8 @@
   3-5. emotion prediction, regression and inverse regression (models.eval.probes);
   6. t-SNE and PCA of the latents (models.eval.projections, cached in the run folder);
   7. the circumplex (the report draws it from the exported latents);
-  8. edit fidelity (models.eval.fidelity), judged by the heads and by the independent regressor (models.eval.judge).
+  8. edit fidelity (models.eval.fidelity), judged by the heads and by the independent regressor (models.eval.judge);
+  9. image quality (models.eval.image_quality): what an eye sees in the decoded faces.
 Results go to RUN/metrics.json; latents to RUN/latents.npz; projections to RUN/projections.npz.
 """
 
@@ -27,6 +28,7 @@ from models.eval import probes
 from models.eval.affect import va_metrics
 from models.eval.export import export_latents, save_thumbnails
 from models.eval.fidelity import edit_fidelity
+from models.eval.image_quality import image_quality
 from models.eval.judge import judge, judge_key, load_or_train_judge
 from models.eval.projections import cached_projections
 from models.eval.rundata import RunData
@@ -215,6 +217,14 @@ def task_edit_fidelity(ev: RunEval, judge_net, judge_real: dict | None) -> tuple
     return figures, fid.get("strip"), fid.get("strip_targets")
 
 
+def task_image_quality(ev: RunEval, judge_net) -> dict:
+    """9. What an eye sees: sharpness, grid artefacts, judge agreement, Fréchet judge distance, identity, edit seams
+    (models.eval.image_quality), on up to 1,000 held-out faces (100 in quick mode)."""
+    out = image_quality(ev.run.model, ev.data.images[ev.held], judge_net, n_faces=100 if ev.quick else 1000,
+                        seed=ev.seed)
+    return {"split": ev.data.heldout} | out
+
+
 def _header(ev: RunEval) -> dict:
     c = ev.run.model_cfg
     return {"run": ev.run.name, "kind": c.kind, "label_mode": c.label_mode, "epochs": ev.run.train_cfg.epochs,
@@ -266,8 +276,10 @@ def evaluate_run(
     if fidelity:
         metrics["edit_fidelity"], strip, strip_targets = timed("edit_fidelity", task_edit_fidelity, ev, judge_net,
                                                                judge_real)
+        metrics["image_quality"] = timed("image_quality", task_image_quality, ev, judge_net)
     else:
         metrics["edit_fidelity"] = {"skipped": "skipped (--no-fidelity)"}
+        metrics["image_quality"] = {"skipped": "skipped (--no-fidelity: it needs the judge)"}
     metrics["timing_s"] = {k: round(v, 1) for k, v in timing.items()}
     metrics = _jsonable(metrics)
     write_json(run.path / ck.METRICS_JSON, metrics)
