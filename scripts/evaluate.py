@@ -23,9 +23,9 @@ import numpy as np
 from models import runs as ck
 from models.data.labels import DatasetError, read_labels
 from models.device import resolve_device
-from models.eval.report import ReportData, ReportRun, write_report
+from models.eval.report import ReportData, ReportRun, write_faces_png, write_report
 from models.eval.rundata import run_data
-from models.eval.tasks import EvaluationError, check_same_rows, evaluate_run, judge_on_real, load_judge
+from models.eval.tasks import GRID_EDITS, EvaluationError, check_same_rows, evaluate_run, judge_on_real, load_judge
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -81,8 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or Path("reports") / "-".join(r.name for r in runs)
     rd = _report_data(args, argv, runs, data, next(iter(results.values()))["grid_rows"], notes)
     report_runs = [ReportRun(name, r["metrics"], recon=r["recon"], proj=r["proj"], va_head=r["latents"]["va_head"],
-                             strip=r["strip"], strip_targets=r["strip_targets"]) for name, r in results.items()]
+                             strip=r["strip"], strip_targets=r["strip_targets"], edits=r["edits"],
+                             edit_names=tuple(GRID_EDITS)) for name, r in results.items()]
     path = write_report(out / "report.html", report_runs, rd)
+    write_faces_png(out / "faces.png", report_runs, rd)
     print_summary({k: v["metrics"] for k, v in results.items()}, path, time.perf_counter() - t_start)
     print_figures(runs, {k: v["metrics"] for k, v in results.items()}, rd, quick=args.quick)
     return 0

@@ -44,6 +44,13 @@ def test_evaluate_quick_writes_metrics_latents_projections_and_report(evaluated,
     for name in ("metrics.json", "latents.npz", "projections.npz"):
         assert (run / name).is_file(), name
     assert (out / "report.html").is_file()
+    from PIL import Image
+
+    from models.eval.tasks import GRID_EDITS, GRID_FACES
+
+    with Image.open(out / "faces.png") as im:  # originals, then the run's reconstructions and its fixed edits
+        rows = 1 + 1 + len(GRID_EDITS)
+        assert im.size == (GRID_FACES * 66 + 2, rows * 66 + 2), im.size  # 64 px tiles with 2 px gaps
     m = json.loads((run / "metrics.json").read_text())
     n_val = sum(1 for r in csv.DictReader(open(run / ck.SPLIT)) if r["split"] == "val")
     for task in ("reconstruction", "alignment", "emotion", "regression", "inverse_regression"):

@@ -49,6 +49,8 @@ class ReportRun:
     va_head: np.ndarray | None = None  # (N, 2) head VA for every dataset row
     strip: np.ndarray | None = None  # (rows, cols, 3, 64, 64) uint8 edited faces (models.eval.fidelity)
     strip_targets: np.ndarray | None = None  # (cols, 2) their VA targets
+    edits: np.ndarray | None = None  # (len(edit_names), k, 3, 64, 64) uint8: the grid faces edited to fixed targets
+    edit_names: tuple[str, ...] = ()  # what each row of ``edits`` was edited to
 
 
 @dataclass
@@ -401,11 +403,30 @@ _IQ_ROWS = (  # (label, how to read it from metrics["image_quality"], the origin
 )
 
 
-def _section_image_quality(runs: list[ReportRun]) -> str:
+def faces_grid(runs: list[ReportRun], data: ReportData, scale: int = 2) -> tuple[np.ndarray, list[str]]:
+    """One picture of what the figures mean: the held-out originals, then per run its reconstructions and the same
+    faces edited to fixed targets. Returns ((3, H, W) uint8, the row labels)."""
+    rows, labels = [data.originals], ["originals"]
+    for r in runs:
+        if r.recon is None:
+            continue
+        rows.append(r.recon)
+        labels.append(f"{r.name}: reconstruction")
+        for name, faces in zip(r.edit_names, r.edits if r.edits is not None else []):
+            rows.append(faces)
+            labels.append(f"{r.name}: edited to {name}")
+    k = len(data.originals)
+    return _grid(np.concatenate(rows), nrow=k, scale=scale), labels
+
+
+def _section_image_quality(runs: list[ReportRun], data: ReportData) -> str:
+    grid, labels = faces_grid(runs, data)
+    picture = (f'<p class="small">Rows, top to bottom: {_e("; ".join(labels))}.</p>'
+               f'<img class="grid" alt="held-out faces, reconstructions and edits" src="{png_data_uri(grid)}">')
     qs = [(r.name, r.metrics.get("image_quality", {})) for r in runs]
     qs = [(n, q) for n, q in qs if "n" in q]
     if not qs:
-        return "<p>Not computed (it needs the judge: run without --no-fidelity).</p>"
+        return picture + "<p>Figures not computed (they need the judge: run without --no-fidelity).</p>"
     first = qs[0][1]
     half = _f(first["fjd"]["originals_half_vs_half"], 2)
     rows = [[label, orig if orig != "two halves of the originals" else f"{half} (two halves)"]
@@ -416,7 +437,7 @@ def _section_image_quality(runs: list[ReportRun]) -> str:
         "decoded faces themselves: how much of the originals' detail survives, whether the decoder's stride shows as a "
         "grid, whether the independent judge reads the same expression, and whether an edit leaves the expression "
         "box's edge in the face. The originals are the ceiling; vanilla beside LeVAsa shows what alignment costs.</p>"
-        + _table(["figure", "originals"] + [n for n, _ in qs], rows)
+        + _table(["figure", "originals"] + [n for n, _ in qs], rows) + picture
     )
 
 
@@ -434,7 +455,7 @@ def build_report(runs: list[ReportRun], data: ReportData) -> str:
         _section_tsne(runs, data),
         _section_circumplex(runs, data),
         _section_fidelity(runs, data),
-        _section_image_quality(runs),
+        _section_image_quality(runs, data),
     )
     overview = _table(
         ["run", "kind", "label mode", "epochs", "dataset", "held-out split, n"],
@@ -465,4 +486,14 @@ def write_report(path: Path, runs: list[ReportRun], data: ReportData) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     text = build_report(runs, data)
     atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    return path
+
+
+def write_faces_png(path: Path, runs: list[ReportRun], data: ReportData) -> Path:
+    """faces_grid at 1x as a PNG beside the report (atomic), for the docs: the same faces for every run."""
+    from PIL import Image
+
+    grid, _ = faces_grid(runs, data, scale=1)
+    path = Path(path)
+    atomic_write(path, lambda tmp: Image.fromarray(grid.transpose(1, 2, 0)).save(tmp, format="PNG", optimize=True))
     return path

@@ -24,6 +24,7 @@ from models import runs as ck
 from models.data.labels import read_labels
 from models.data.splits import read_split
 from models.data.transfer import affectnet_ellipses
+from models.editing import edit_latent
 from models.eval import probes
 from models.eval.affect import va_metrics
 from models.eval.export import export_latents, save_thumbnails
@@ -35,6 +36,8 @@ from models.eval.rundata import RunData
 from models.io import write_json
 
 GRID_FACES = 10  # held-out faces in the reconstruction grid
+# The fixed edit grid: the grid's faces edited to four category centres (AffectNet's), the same for every run.
+GRID_EDITS = {"happy": (0.66, 0.07), "sad": (-0.64, -0.26), "surprise": (0.18, 0.69), "anger": (-0.45, 0.57)}
 
 
 class EvaluationError(ValueError):
@@ -87,6 +90,18 @@ def reconstruct(run: ck.LoadedRun, mu: np.ndarray) -> np.ndarray:
     """Decode latent means (k, D) -> uint8 faces (k, 3, 64, 64)."""
     x = run.model.decode(torch.from_numpy(np.asarray(mu, np.float32)).to(run.device)).float().clamp(0, 1)
     return (x * 255).round().byte().cpu().numpy()
+
+
+@torch.no_grad()
+def edit_grid(run: ck.LoadedRun, mu: np.ndarray) -> np.ndarray:
+    """The grid faces' latents (k, D) edited to each GRID_EDITS target -> uint8 (len(GRID_EDITS), k, 3, 64, 64)."""
+    z = torch.from_numpy(np.asarray(mu, np.float32)).to(run.device)
+    rows = []
+    for target in GRID_EDITS.values():
+        t = torch.tensor([target], dtype=torch.float32, device=run.device).expand(len(z), 2)
+        faces = run.model.decode(edit_latent(run.model, z, t)).float().clamp(0, 1)
+        rows.append((faces * 255).round().byte().cpu().numpy())
+    return np.stack(rows)
 
 
 def heads_vs_centre(va_head: np.ndarray, emotions: list[str] | np.ndarray) -> dict | None:
@@ -248,7 +263,8 @@ def evaluate_run(
     """Every task for one run. Writes RUN/latents.npz, thumbs.npz, projections.npz and metrics.json.
 
     Returns {"metrics": the metrics.json dict, "latents": the exported arrays, "proj": the projections,
-    "recon": uint8 reconstructions of grid_rows(data), "strip"/"strip_targets": the edit strip or None}.
+    "recon": uint8 reconstructions of grid_rows(data), "edits": those faces edited to GRID_EDITS,
+    "strip"/"strip_targets": the edit strip or None}.
     quick: one hyperparameter setting per model, at most 4,000 training rows for the probes, 2,000 projected points,
     24 faces for edit fidelity (for CI and smoke tests; the numbers are not the reported ones).
     fidelity False (``--no-fidelity``) leaves edit fidelity out, and says so in metrics.json; otherwise ``judge_net``
@@ -269,6 +285,7 @@ def evaluate_run(
     ev = RunEval(run, data, lat, quick, seed, progress)
     metrics = _header(ev)
     metrics["reconstruction"], rows, recon = timed("reconstruction", task_reconstruction, ev)
+    edits = edit_grid(run, lat["mu"][rows])
     metrics["alignment"] = timed("alignment", task_alignment, ev)
     metrics |= timed("probes", task_probes, ev)
     metrics["projections"], proj = timed("projections", task_projections, ev, tsne=tsne, max_points=max_points)
@@ -283,8 +300,8 @@ def evaluate_run(
     metrics["timing_s"] = {k: round(v, 1) for k, v in timing.items()}
     metrics = _jsonable(metrics)
     write_json(run.path / ck.METRICS_JSON, metrics)
-    return {"metrics": metrics, "latents": lat, "proj": proj, "recon": recon, "grid_rows": rows, "strip": strip,
-            "strip_targets": strip_targets}
+    return {"metrics": metrics, "latents": lat, "proj": proj, "recon": recon, "grid_rows": rows, "edits": edits,
+            "strip": strip, "strip_targets": strip_targets}
 
 
 def _export(run: ck.LoadedRun, data: RunData, progress: bool) -> dict[str, np.ndarray]:
