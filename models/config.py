@@ -16,6 +16,7 @@ MODEL_KINDS = ("vanilla", "levasa")
 RELATIONAL_FORMS = ("none", "cosine", "distance")
 LABEL_MODES = ("continuous", "discrete")
 ALIGN_LOSSES = ("mse", "ccc")
+UPSAMPLES = ("transposed3", "transposed4", "resize")  # the decoder's upsampling (models.vae.UPSAMPLES)
 PRECISIONS = ("auto", "bf16", "fp32")
 N_DISCRETE = 21  # discrete VA labels are round(10 * x) in -10..10: 21 classes
 
@@ -34,6 +35,7 @@ class ModelConfig:
     image_size: int = 64  # input is 3 x 64 x 64 in [0, 1], as in the reference
     channels: tuple[int, ...] = (64, 128, 256, 512)  # encoder conv widths; the decoder mirrors them
     hidden: tuple[int, ...] = (512, 128)  # fully connected widths between the conv stack and the latent heads
+    upsample: str = "transposed3"  # decoder upsampling: transposed3 (the reference's), transposed4, resize (models.vae)
     kl_weight: float = 0.5  # the reference's 0.5 x KL (KL summed over dims / pixel count, see models.vae)
     align_weight: float = 0.3  # the reference's 0.3 x alignment (MSE or CE of the VA heads)
     align_loss: str = "mse"  # continuous heads: "mse" (the reference's) or "ccc" (1 - the batch's CCC, per axis)
@@ -52,6 +54,7 @@ class ModelConfig:
         _check_choice("label_mode", self.label_mode, LABEL_MODES)
         _check_choice("relational", self.relational, RELATIONAL_FORMS)
         _check_choice("align_loss", self.align_loss, ALIGN_LOSSES)
+        _check_choice("upsample", self.upsample, UPSAMPLES)
         if self.align_loss != "mse" and self.label_mode != "continuous":
             raise ConfigError(f"align_loss {self.align_loss} needs continuous labels; discrete heads use cross-entropy")
         if self.kind == "vanilla" and (self.relational != "none" or not self.head_grad):
@@ -173,7 +176,8 @@ def field_help(cls) -> dict[str, str]:
 
 # Fields whose values come from a fixed set: the command line offers them as choices.
 CHOICES: dict[str, tuple[str, ...]] = {"kind": MODEL_KINDS, "label_mode": LABEL_MODES, "relational": RELATIONAL_FORMS,
-                                       "align_loss": ALIGN_LOSSES, "precision": PRECISIONS}
+                                       "align_loss": ALIGN_LOSSES, "precision": PRECISIONS,
+                                       "upsample": UPSAMPLES}
 
 
 __all__ = ["ModelConfig", "TrainConfig", "ConfigError", "MODEL_KINDS", "LABEL_MODES", "N_DISCRETE", "CHOICES",

@@ -61,24 +61,46 @@ class Encoder(nn.Module):
         return self.mu(h), self.logvar(h)
 
 
+# The decoder's upsampling (ModelConfig.upsample). A transposed convolution whose kernel the stride does not divide
+# (k3 s2, the reference's) overlaps its outputs unevenly and leaves a 2 px checkerboard; a kernel of 4 at stride 2
+# overlaps every output pixel equally (Odena et al. 2016, "Deconvolution and checkerboard artifacts"); nearest-neighbour
+# resizing then a 3x3 convolution cannot checkerboard at all, at about 4x the convolutions' work.
+UPSAMPLES = {
+    # name: (start size, the sizes after each of the 4 upsamplings)
+    "transposed3": (3, (7, 15, 31, 64)),
+    "transposed4": (4, (8, 16, 32, 64)),
+    "resize": (4, (8, 16, 32, 64)),
+}
+
+
+def _upsample(kind: str, c_in: int, c_out: int, size: int) -> nn.Module:
+    """One upsampling step of the decoder to ``size`` px."""
+    if kind == "transposed3":  # 3 -> 7 -> 15 -> 31 -> 64 (the last with output_padding)
+        return nn.ConvTranspose2d(c_in, c_out, 3, stride=2, output_padding=1 if size % 2 == 0 else 0)
+    if kind == "transposed4":
+        return nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1)
+    return nn.Sequential(nn.Upsample(size=size, mode="nearest"), nn.Conv2d(c_in, c_out, 3, padding=1))
+
+
 class Decoder(nn.Module):
     """z (B, D) -> image (B, 3, 64, 64) in (0, 1)."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         chans = list(reversed(cfg.channels))  # 512, 256, 128, 64
-        widths = [cfg.latent_dim, *reversed(cfg.hidden), chans[0] * _CONV_OUT * _CONV_OUT]  # 96, 128, 512, 4608
+        self.start, sizes = UPSAMPLES[cfg.upsample]
+        widths = [cfg.latent_dim, *reversed(cfg.hidden), chans[0] * self.start**2]  # 96, 128, 512, 4608 (3 x 3)
         self.fc = nn.Sequential(*[_fc(a, b) for a, b in zip(widths[:-1], widths[1:])])
         self.top = chans[0]
         layers = []
-        for a, b in zip(chans[:-1], chans[1:]):  # 3 -> 7 -> 15 -> 31 px
-            layers += [nn.ConvTranspose2d(a, b, 3, stride=2), nn.BatchNorm2d(b), nn.ReLU(inplace=True)]
-        # 31 -> 64 px. Bounded output (the reference's BN + ReLU here was unbounded): logits, then a sigmoid in forward.
-        layers.append(nn.ConvTranspose2d(chans[-1], 3, 3, stride=2, output_padding=1))
+        for a, b, size in zip(chans[:-1], chans[1:], sizes):
+            layers += [_upsample(cfg.upsample, a, b, size), nn.BatchNorm2d(b), nn.ReLU(inplace=True)]
+        # To 64 px. Bounded output (the reference's BN + ReLU here was unbounded): logits, then a sigmoid in forward.
+        layers.append(_upsample(cfg.upsample, chans[-1], 3, sizes[-1]))
         self.deconv = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        h = self.fc(z).view(-1, self.top, _CONV_OUT, _CONV_OUT)  # (B, 512, 3, 3)
+        h = self.fc(z).view(-1, self.top, self.start, self.start)  # (B, 512, 3, 3) for the reference
         return torch.sigmoid(self.deconv(h).float())  # (B, 3, 64, 64)
 
 

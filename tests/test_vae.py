@@ -250,3 +250,23 @@ def test_ccc_alignment_trains_and_needs_continuous_labels():
         ModelConfig(align_loss="huber")
     with pytest.raises(ConfigError, match="needs continuous labels"):
         ModelConfig(align_loss="ccc", label_mode="discrete")
+
+
+@pytest.mark.parametrize("upsample", ["transposed3", "transposed4", "resize"])
+def test_every_decoder_upsampling_makes_bounded_64_px_faces_and_trains(upsample):
+    torch.manual_seed(0)
+    model = VAE(ModelConfig(upsample=upsample))
+    x, va = _batch(4)
+    out = model(x)
+    assert out.recon.shape == (4, 3, 64, 64) and 0 < float(out.recon.min()) and float(out.recon.max()) < 1
+    model.loss(x, va, out=out)["loss"].backward()
+    assert all(p.grad is not None for p in model.decoder.parameters())
+
+
+def test_the_reference_decoder_keeps_its_weights_layout():
+    """Runs trained before the option existed load as they are: same parameter names, shapes and count (8.0M)."""
+    model = VAE(ModelConfig())
+    assert ModelConfig().upsample == "transposed3"
+    assert sum(p.numel() for p in model.parameters()) == 8_008_709
+    shapes = {k: tuple(v.shape) for k, v in model.decoder.state_dict().items() if k.startswith("deconv")}
+    assert shapes["deconv.0.weight"] == (512, 256, 3, 3) and shapes["deconv.9.weight"] == (64, 3, 3, 3)
