@@ -56,6 +56,12 @@ def read_sections(path: str | Path) -> dict:
     return raw
 
 
+def recipe_data(sections: dict) -> Path | None:
+    """A recipe's dataset folder: its ``data`` section, relative to the repository root (None when it has none)."""
+    data = sections.get("data")
+    return ROOT / data if data else None
+
+
 def load_recipe(name_or_path: str | Path) -> Recipe:
     """A recipe by name (configs/NAME.json) or by path; ConfigError names the problem and the known recipes."""
     path = Path(name_or_path)
@@ -64,6 +70,5 @@ def load_recipe(name_or_path: str | Path) -> Recipe:
         if not path.is_file():
             raise ConfigError(f"no recipe {name_or_path!r}; known: {', '.join(recipe_names())}")
     raw = read_sections(path)
-    data = raw.get("data")
-    return Recipe(path.stem, str(raw.get("about", "")), ROOT / data if data else None,
+    return Recipe(path.stem, str(raw.get("about", "")), recipe_data(raw),
                   ModelConfig.from_dict(raw.get("model", {})), TrainConfig.from_dict(raw.get("train", {})))

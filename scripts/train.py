@@ -66,12 +66,12 @@ def build_parser() -> tuple[argparse.ArgumentParser, list[str], list[str]]:
 
 def configs_from_args(args, model_fields, train_fields) -> tuple[ModelConfig, TrainConfig, Path | None]:
     """The recipe (if any) with the flags given laid over it."""
-    from models.recipes import read_sections
+    from models.recipes import read_sections, recipe_data
 
     base = read_sections(args.config) if args.config else {}
     model = {**base.get("model", {}), **{k: getattr(args, k) for k in model_fields if getattr(args, k) is not None}}
     train = {**base.get("train", {}), **{k: getattr(args, k) for k in train_fields if getattr(args, k) is not None}}
-    data = args.data or (Path(base["data"]) if base.get("data") else None)
+    data = args.data or recipe_data(base)  # the same rule as every recipe loaded by name
     return ModelConfig.from_dict(model), TrainConfig.from_dict(train), data
 
 

@@ -68,3 +68,15 @@ def test_a_recipe_with_an_unknown_section_or_name_is_refused(tmp_path):
         load_recipe(bad)
     with pytest.raises(ConfigError, match="no recipe 'nope'; known: .*fer-levasa"):
         load_recipe("nope")
+
+
+def test_the_train_command_reads_a_recipes_data_as_load_recipe_does(tmp_path, monkeypatch):
+    """--config configs/X.json finds the recipe's data folder relative to the repository, from any working folder."""
+    from models.recipes import RECIPES_DIR
+    from scripts import train
+
+    monkeypatch.chdir(tmp_path)
+    parser, model_fields, train_fields = train.build_parser()
+    args = parser.parse_args(["--config", str(RECIPES_DIR / "levasa.json"), "--name", "x"])
+    _, _, data = train.configs_from_args(args, model_fields, train_fields)
+    assert data == load_recipe("levasa").data and data.is_absolute()
