@@ -43,6 +43,10 @@ class ModelConfig:
     edit_fraction: float = 0.5  # share of each batch edited for that term (its cost grows with it)
     edit_local: bool = False  # edit term: read back the expression box only, and hold the rest to the unedited face
     edit_start: float = 0.0  # share of the training steps before the edit term ramps in (over the next 10%)
+    edit_feather: float = 0.0  # edit_local's box edge, px: 0 a hard edge; wider, a smooth ramp across it
+    perceptual_weight: float = 0.0  # reconstruction matched in the features of a network trained here (0: off)
+    adversarial_weight: float = 0.0  # a patch discriminator charges for reconstructions it tells from faces (0: off)
+    adversarial_start: float = 0.0  # share of the training steps before the adversarial term ramps in
     relational: str = "none"  # LeVAsa: pull the batch's latent similarities to its VA similarities (models.vae)
     relational_weight: float = 1.0  # weight of the relational term
     head_grad: bool = True  # LeVAsa: the heads shape z_v / z_a; False: they read a detached latent (a readout)
@@ -63,6 +67,13 @@ class ModelConfig:
             raise ConfigError("head_grad false leaves nothing aligning the latent; add relational cosine or distance")
         if not 0.0 <= self.edit_start < 1.0:
             raise ConfigError(f"edit_start must be in [0, 1), got {self.edit_start}")
+        if not 0.0 <= self.edit_feather <= 16.0:
+            raise ConfigError(f"edit_feather must be in [0, 16] px, got {self.edit_feather}")
+        for name in ("perceptual_weight", "adversarial_weight"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if not 0.0 <= self.adversarial_start < 1.0:
+            raise ConfigError(f"adversarial_start must be in [0, 1), got {self.adversarial_start}")
         for name in ("zv_dim", "za_dim", "zz_dim"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")

@@ -58,3 +58,24 @@ def expression_box(device: torch.device | str = "cpu") -> torch.Tensor:
     m = torch.zeros(64, 64, dtype=torch.bool, device=device)
     m[EXPR_ROWS, EXPR_COLS] = True
     return m
+
+
+def expression_mask(feather: float = 0.0, device: torch.device | str = "cpu") -> torch.Tensor:
+    """(64, 64) float in [0, 1]: the expression box, with its edge feathered over ``feather`` px.
+
+    Each pixel's signed distance to the box's edge (positive inside) goes through a smoothstep that rises from 0 at
+    -feather/2 to 1 at +feather/2, per axis, and the two axes multiply. At 0 it is the hard box (expression_box); wider,
+    the edit term's read-back and keep weights have no edge for the decoder to learn to draw.
+    """
+    if feather < 0:
+        raise ValueError(f"feather must be >= 0 px, got {feather}")
+    centres = torch.arange(64, device=device, dtype=torch.float32) + 0.5
+
+    def ramp(span: slice) -> torch.Tensor:
+        inside = torch.minimum(centres - span.start, span.stop - centres)  # signed distance to the nearer edge
+        if feather == 0:
+            return (inside > 0).float()
+        t = (inside / feather + 0.5).clamp(0, 1)
+        return t * t * (3 - 2 * t)
+
+    return ramp(EXPR_ROWS)[:, None] * ramp(EXPR_COLS)[None, :]

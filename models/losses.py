@@ -16,9 +16,17 @@ Normalisation is the reference's, so its weights mean the same thing here:
           render what z_v and z_a say.
           With ``edit_local`` the read-back sees the edited face only inside the expression box (eyes, brows, nose,
           mouth) and the unedited decode around it, and the pixels outside the box are held to the unedited decode
-          (``edit_keep``, a pixel MSE weighted 1 like the reconstruction). Without it the decoder learned to tell its
+          (``edit_keep``, a pixel MSE weighted 1 like the reconstruction). ``edit_feather`` (px) softens the box's
+          edge for both (models.editing.expression_mask): with a hard edge the decoder learned to draw it, a seam
+          that shows in edited faces. Without it the decoder learned to tell its
           own encoder the target through the whole image (background and hair shifting with VA), which cost
           reconstruction outside the box: 0.0128 against vanilla's 0.0078 on synthetic faces.
+  perceptual = (``perceptual_weight`` > 0) the reconstruction against the original in the features of a network
+          trained on the run's training split (models.train.percept): pixel MSE rewards a blur that hedges between
+          faces; features that respond to edges and parts charge for it.
+  adversarial = (``adversarial_weight`` > 0) the hinge generator loss of a patch discriminator on the
+          reconstruction (models.train.adversarial), ramped in from ``adversarial_start``; the discriminator itself
+          trains in the loop, beside the model.
   relational = (LeVAsa, ``relational`` cosine or distance) the batch's label-similarity matrix and latent-similarity
           matrix pulled together: RMSE over the off-diagonal pairs, on the latent means.
           cosine:   cos((v_i, a_i), (v_j, a_j)) against cos([z_v, z_a]_i, [z_v, z_a]_j), the form of the relational
@@ -31,6 +39,7 @@ Normalisation is the reference's, so its weights mean the same thing here:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import torch
@@ -38,7 +47,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from models.config import ModelConfig
-from models.editing import edit_latent, expression_box
+from models.editing import edit_latent, expression_mask
 
 if TYPE_CHECKING:
     from models.vae import VAE, VAEOutput
@@ -47,9 +56,31 @@ N_PIXELS = 3 * 64 * 64
 Terms = dict[str, torch.Tensor]
 
 
+@dataclass
+class StepAids:
+    """What some terms need beyond the model and the batch: the late terms' ramp scales this step (0..1; at 0 a term is
+    not computed) and the networks that the perceptual and adversarial terms score with."""
+
+    edit_scale: float = 1.0
+    adversarial_scale: float = 1.0
+    percept: nn.Module | None = None  # required when perceptual_weight > 0
+    disc: nn.Module | None = None  # required when adversarial_weight > 0
+
+
 def recon_loss(recon: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """Pixel MSE averaged over pixels and the batch."""
     return F.mse_loss(recon, x.float())
+
+
+def perceptual_loss(percept: nn.Module, recon: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Sum over ``percept``'s conv blocks of the squared distance between channel-normalised features, averaged over
+    positions and the batch (LPIPS's form, unweighted). ``percept`` is frozen; gradients reach ``recon`` only."""
+    with torch.no_grad():
+        target = [F.normalize(f.float(), dim=1, eps=1e-6) for f in percept.block_features(x.float())]
+    total = recon.new_zeros((), dtype=torch.float32)
+    for f, t in zip(percept.block_features(recon), target):
+        total = total + (F.normalize(f.float(), dim=1, eps=1e-6) - t).pow(2).sum(1).mean()
+    return total
 
 
 def kl_terms(model: VAE, mu: torch.Tensor, logvar: torch.Tensor) -> Terms:
@@ -137,9 +168,11 @@ def edit_terms(model: VAE, out: VAEOutput) -> Terms:
     if model.cfg.edit_local:
         with torch.no_grad():
             base = _decode_as_inference(model.decoder, mu)  # the unedited face, rendered the same way
-        box = expression_box(faces.device)
-        terms["edit_keep"] = (faces - base).pow(2).mean(1)[:, ~box].mean()  # pixels outside the box must not move
-        faces = torch.where(box, faces, base)  # the read-back sees the edit only where expressions live
+        box = expression_mask(model.cfg.edit_feather, faces.device)  # (64, 64) in [0, 1]
+        keep = 1.0 - box
+        # pixels outside the box must not move (a weighted mean: the plain mean outside a hard box)
+        terms["edit_keep"] = ((faces - base).pow(2).mean(1) * keep).mean(0).sum() / keep.sum()
+        faces = box * faces + keep * base  # the read-back sees the edit only where expressions live
     zv, za, _ = model.split(frozen(model.encoder, faces)[0])
     va_back = torch.stack([frozen(model.head_v, zv)[0], frozen(model.head_a, za)[0]], 1)
     edit_v = F.mse_loss(va_back[:, 0].float(), target[:, 0])
@@ -158,21 +191,32 @@ def frozen(module: nn.Module, *args):
         module.train(was)
 
 
-def vae_loss(model: VAE, x: torch.Tensor, va_target: torch.Tensor, out: VAEOutput, edit_scale: float = 1.0) -> Terms:
-    """Every term that applies to ``model.cfg``, and ``loss``, their weighted total. ``edit_scale`` (0..1) scales the
-    edit term (training ramps it in late, ModelConfig.edit_start); at 0 the term is not computed."""
+def vae_loss(model: VAE, x: torch.Tensor, va_target: torch.Tensor, out: VAEOutput,
+             aids: StepAids | None = None) -> Terms:
+    """Every term that applies to ``model.cfg``, and ``loss``, their weighted total (``aids``: ramp scales and the
+    networks some terms score with)."""
     assert va_target.shape == (x.shape[0], 2), f"va_target must be (B, 2), got {tuple(va_target.shape)}"
-    c = model.cfg
+    c, aids = model.cfg, aids or StepAids()
     terms: Terms = {"recon": recon_loss(out.recon, x), **kl_terms(model, out.mu, out.logvar),
                     **align_terms(c, out, va_target)}
     weights = {"recon": 1.0, "kl": c.kl_weight, "align": c.align_weight}
+    if c.perceptual_weight > 0:
+        if aids.percept is None:
+            raise ValueError("perceptual_weight > 0 needs the perceptual network (models.train.percept.load_percept)")
+        terms["perceptual"] = perceptual_loss(aids.percept, out.recon, x)
+        weights["perceptual"] = c.perceptual_weight
+    if c.adversarial_weight > 0 and aids.adversarial_scale > 0:
+        if aids.disc is None:
+            raise ValueError("adversarial_weight > 0 needs the discriminator (models.train.adversarial)")
+        terms["adversarial"] = -frozen(aids.disc, out.recon).mean()  # hinge generator loss; D's weights untouched
+        weights["adversarial"] = aids.adversarial_scale * c.adversarial_weight
     if c.kind == "levasa" and c.relational != "none":
         terms |= relational_terms(model, out, va_target)
         weights["relational"] = c.relational_weight
-    if c.kind == "levasa" and c.edit_weight > 0 and edit_scale > 0:
+    if c.kind == "levasa" and c.edit_weight > 0 and aids.edit_scale > 0:
         terms |= edit_terms(model, out)
-        weights["edit"] = edit_scale * c.edit_weight
+        weights["edit"] = aids.edit_scale * c.edit_weight
         if "edit_keep" in terms:  # a pixel MSE, weighted as the reconstruction's
-            weights["edit_keep"] = edit_scale
+            weights["edit_keep"] = aids.edit_scale
     total = sum(w * terms[k] for k, w in weights.items())
     return {"loss": total, **terms}

@@ -39,6 +39,7 @@ CONFIG, WEIGHTS, CHECKPOINT, METRICS, SPLIT, SUMMARY = (
 LATENTS, THUMBS, PROJECTIONS, METRICS_JSON = "latents.npz", "thumbs.npz", "projections.npz", "metrics.json"
 SERVING_FILES = (LATENTS, THUMBS, PROJECTIONS)  # what export writes for the server
 JUDGES, QUICK_JUDGES = ".judges", ".judges-quick"  # in the runs folder: the independent judges, one per training split
+PERCEPTS = ".percepts"  # in the runs folder: the perceptual loss's networks, one per training split (never a judge)
 FORMAT_VERSION = 1
 
 
@@ -51,20 +52,42 @@ def save_weights(run_dir: Path, model: VAE) -> None:
     atomic_write(Path(run_dir) / WEIGHTS, lambda tmp: save_file(_state_tensors(model), tmp, metadata=meta))
 
 
-def save_checkpoint(run_dir: Path, model: VAE, optimizer: torch.optim.Optimizer, state: dict) -> None:
-    """Weights, optimizer moments, RNG and ``state`` (epoch, step, ...) in one atomically replaced file."""
+def save_checkpoint(run_dir: Path, model: VAE, optimizer: torch.optim.Optimizer, state: dict,
+                    extra: dict[str, tuple[torch.nn.Module, torch.optim.Optimizer]] | None = None) -> None:
+    """Weights, optimizer moments, RNG and ``state`` (epoch, step, ...) in one atomically replaced file; ``extra``:
+    other trained networks with their optimisers (the adversarial term's discriminator), saved under their names."""
     tensors = {f"model.{k}": v for k, v in _state_tensors(model).items()}
-    opt = optimizer.state_dict()
-    for idx, s in opt["state"].items():
-        for key, val in s.items():
-            tensors[f"opt.{idx}.{key}"] = torch.as_tensor(val).detach().contiguous().cpu()
+    meta = {"format": str(FORMAT_VERSION), "state": json.dumps(state),
+            "param_groups": _pack_optimizer(optimizer, "opt", tensors)}
+    for name, (module, opt) in (extra or {}).items():
+        tensors |= {f"{name}.model.{k}": v for k, v in _state_tensors(module).items()}
+        meta[f"{name}.param_groups"] = _pack_optimizer(opt, f"{name}.opt", tensors)
     tensors["rng.torch"] = torch.get_rng_state()
-    meta = {"format": str(FORMAT_VERSION), "state": json.dumps(state), "param_groups": json.dumps(opt["param_groups"])}
     atomic_write(Path(run_dir) / CHECKPOINT, lambda tmp: save_file(tensors, tmp, metadata=meta))
 
 
-def load_checkpoint(run_dir: Path, model: VAE, optimizer: torch.optim.Optimizer) -> dict:
-    """Restore model, optimizer and RNG from checkpoint.safetensors; returns the saved ``state`` dict."""
+def _pack_optimizer(optimizer: torch.optim.Optimizer, prefix: str, tensors: dict[str, torch.Tensor]) -> str:
+    """Put the optimiser's per-parameter state into ``tensors`` as PREFIX.IDX.KEY; returns its param groups as JSON."""
+    opt = optimizer.state_dict()
+    for idx, s in opt["state"].items():
+        for key, val in s.items():
+            tensors[f"{prefix}.{idx}.{key}"] = torch.as_tensor(val).detach().contiguous().cpu()
+    return json.dumps(opt["param_groups"])
+
+
+def _unpack_optimizer(optimizer: torch.optim.Optimizer, prefix: str, tensors: dict[str, torch.Tensor],
+                      groups: str) -> None:
+    state: dict[int, dict] = {}
+    for k, v in tensors.items():
+        if k.startswith(prefix + "."):
+            idx, key = k[len(prefix) + 1 :].split(".", 1)
+            state.setdefault(int(idx), {})[key] = v
+    optimizer.load_state_dict({"state": state, "param_groups": json.loads(groups)})
+
+
+def load_checkpoint(run_dir: Path, model: VAE, optimizer: torch.optim.Optimizer,
+                    extra: dict[str, tuple[torch.nn.Module, torch.optim.Optimizer]] | None = None) -> dict:
+    """Restore model, optimizer, RNG and ``extra`` from checkpoint.safetensors; returns the saved ``state`` dict."""
     path = Path(run_dir) / CHECKPOINT
     if not path.is_file():
         raise RunError(f"cannot resume: {path} not found (no epoch of this run has finished)")
@@ -77,12 +100,13 @@ def load_checkpoint(run_dir: Path, model: VAE, optimizer: torch.optim.Optimizer)
     except Exception as e:  # safetensors raises its own error types for truncated or foreign files
         raise RunError(f"cannot read {path}: {e}") from None
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
-    opt_state: dict[int, dict] = {}
-    for k, v in tensors.items():
-        if k.startswith("opt."):
-            _, idx, key = k.split(".", 2)
-            opt_state.setdefault(int(idx), {})[key] = v
-    optimizer.load_state_dict({"state": opt_state, "param_groups": json.loads(meta["param_groups"])})
+    _unpack_optimizer(optimizer, "opt", tensors, meta["param_groups"])
+    for name, (module, opt) in (extra or {}).items():
+        if f"{name}.param_groups" not in meta:
+            raise RunError(f"cannot resume: {path} holds no {name} (was the run trained without it?)")
+        head = f"{name}.model."
+        module.load_state_dict({k[len(head) :]: v for k, v in tensors.items() if k.startswith(head)})
+        _unpack_optimizer(opt, f"{name}.opt", tensors, meta[f"{name}.param_groups"])
     torch.set_rng_state(tensors["rng.torch"])
     return json.loads(meta["state"])
 

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from models.config import N_DISCRETE, ModelConfig
-from models.losses import vae_loss
+from models.losses import StepAids, vae_loss
 
 _CONV_OUT = 3  # spatial size after four k3 s2 p0 convolutions of a 64 px image
 
@@ -173,6 +173,6 @@ class VAE(nn.Module):
         return VAEOutput(self.decode(z), mu, logvar, z, va, logits)
 
     def loss(self, x: torch.Tensor, va_target: torch.Tensor, out: VAEOutput | None = None,
-             edit_scale: float = 1.0) -> dict[str, torch.Tensor]:
+             aids: StepAids | None = None) -> dict[str, torch.Tensor]:
         """Named loss terms (models.losses); ``loss`` is the weighted total that training minimises."""
-        return vae_loss(self, x, va_target, self(x) if out is None else out, edit_scale)
+        return vae_loss(self, x, va_target, self(x) if out is None else out, aids)

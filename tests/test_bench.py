@@ -195,3 +195,16 @@ def test_bench_demo_fresh_quick_times_a_clone_to_ready_by_stage_and_cleans_up(tm
     url = re.search(r"at (http://127\.0\.0\.1:\d+/) \(stopped now\)", r.stdout).group(1)
     with pytest.raises(OSError):
         urllib.request.urlopen(url + "api/health", timeout=2)
+
+
+def test_bench_step_quick_prints_each_recipes_step_beside_the_demos():
+    r = subprocess.run([sys.executable, "-m", "scripts.bench.step", "--quick", "vanilla", "levasa-adversarial"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    rows = dict((m[0], (m[1], m[2])) for m in re.findall(r"^(\S+) +([\d.]+) +([\d.]+)", r.stdout, re.M))
+    assert set(rows) == {"levasa", "vanilla", "levasa-adversarial"} and rows["levasa"][1] == "1.00"
+    for name in ("vanilla", "levasa-adversarial"):
+        _assert_ratio(rows[name][1], rows[name][0], rows["levasa"][0])
+    bad = subprocess.run([sys.executable, "-m", "scripts.bench.step", "--quick", "no-such-recipe"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "no-such-recipe" in bad.stderr

@@ -66,10 +66,10 @@ def test_script_trains_relational_alone_and_refuses_it_for_vanilla(synth_dir, tm
 
 
 def test_edit_term_ramps_in_after_edit_start(synth_dir, tmp_path):
-    from models.train.schedule import edit_ramp
+    from models.train.schedule import late_ramp
 
-    assert edit_ramp(0, 100, 0.0) == 1.0
-    got = [edit_ramp(s, 100, 0.5) for s in (0, 49, 50, 55, 60, 99)]
+    assert late_ramp(0, 100, 0.0) == 1.0
+    got = [late_ramp(s, 100, 0.5) for s in (0, 49, 50, 55, 60, 99)]
     assert got == pytest.approx([0.0, 0.0, 0.0, 0.5, 1.0, 1.0])
     r = _train("--data", str(synth_dir), "--runs", str(tmp_path), "--name", "late", "--epochs", "2",
                "--batch-size", "32", "--threads", "1", "--quiet", "--edit-weight", "0.1", "--edit-local",
@@ -83,6 +83,25 @@ def test_edit_term_ramps_in_after_edit_start(synth_dir, tmp_path):
     assert bad.returncode == 2 and "edit_start must be in [0, 1)" in bad.stderr
 
 
+def test_perceptual_term_trains_its_network_once_per_split_and_leaves_the_run_seeded_alike(synth_dir, tmp_path):
+    common = ["--data", str(synth_dir), "--runs", str(tmp_path), "--epochs", "1", "--batch-size", "32",
+              "--threads", "1", "--quiet", "--perceptual-weight", "0.05", "--edit-feather", "4"]
+    first = _train(*common, "--name", "p1")  # trains the perceptual network, then the run
+    assert first.returncode == 0, first.stderr
+    cached = sorted((tmp_path / ck.PERCEPTS).glob("*.safetensors"))
+    assert len(cached) == 1
+    stamp = cached[0].stat().st_mtime_ns
+    second = _train(*common, "--name", "p2")  # finds it cached
+    assert second.returncode == 0, second.stderr
+    assert cached[0].stat().st_mtime_ns == stamp and len(list((tmp_path / ck.PERCEPTS).glob("*.safetensors"))) == 1
+    rows = [json.loads((tmp_path / n / ck.METRICS).read_text().splitlines()[-1]) for n in ("p1", "p2")]
+    assert rows[0]["train"]["perceptual"] > 0
+    # training the network drew random numbers under its own seed; the run's own stream was put back
+    assert rows[0]["train"] == rows[1]["train"]
+    model = json.loads((tmp_path / "p1" / ck.CONFIG).read_text())["model"]
+    assert model["perceptual_weight"] == 0.05 and model["edit_feather"] == 4.0
+
+
 def test_ccc_alignment_flag_is_checked(synth_dir, tmp_path):
     common = ["--data", str(synth_dir), "--runs", str(tmp_path), "--name", "bad"]
     r = _train(*common, "--align-loss", "ccc", "--label-mode", "discrete")
@@ -92,9 +111,11 @@ def test_ccc_alignment_flag_is_checked(synth_dir, tmp_path):
     assert not (tmp_path / "bad").exists()
 
 
-def test_killed_run_resumes_and_matches_an_uninterrupted_one(synth_dir, tmp_path):
+@pytest.mark.parametrize("terms", [[], ["--adversarial-weight", "0.05", "--perceptual-weight", "0.05"]],
+                         ids=["plain", "perceptual+adversarial"])
+def test_killed_run_resumes_and_matches_an_uninterrupted_one(synth_dir, tmp_path, terms):
     common = ["--data", str(synth_dir), "--runs", str(tmp_path), "--epochs", "3", "--batch-size", "32",
-              "--precision", "fp32", "--threads", "1", "--quiet"]
+              "--precision", "fp32", "--threads", "1", "--quiet", *terms]
     full = _train(*common, "--name", "full")
     assert full.returncode == 0, full.stderr
 
@@ -117,6 +138,12 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_one(synth_dir, tmp_path
     a, b = ck.load_run(tmp_path / "full").model, ck.load_run(tmp_path / "killed").model
     for (name, p), q in zip(a.state_dict().items(), b.state_dict().values()):
         assert torch.allclose(p.float(), q.float(), atol=1e-5), name  # nothing lost: the same run as without the kill
+    if terms:  # the discriminator and its optimiser came back too: the resumed run went on training the same one
+        from safetensors.torch import load_file
+
+        da, db = (load_file(tmp_path / n / ck.CHECKPOINT) for n in ("full", "killed"))
+        disc = [k for k in da if k.startswith("disc.")]
+        assert disc and all(torch.allclose(da[k].float(), db[k].float(), atol=1e-5) for k in disc)
     epochs = [json.loads(x)["epoch"] for x in (tmp_path / "killed" / ck.METRICS).read_text().splitlines()]
     assert epochs == [1, 2, 3]
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from models.config import ConfigError, ModelConfig, TrainConfig
-from models.losses import discretize
+from models.losses import StepAids, discretize
 from models.vae import VAE
 
 
@@ -153,6 +153,106 @@ def test_local_edit_reads_back_the_expression_box_only_and_holds_the_rest_still(
     assert all(p.grad is None for p in model.encoder.parameters())
     assert sum(p.grad.abs().sum() for p in model.decoder.parameters() if p.grad is not None) > 0
     assert "edit_keep" not in VAE(ModelConfig(edit_weight=1.0)).loss(x, va)
+
+
+def test_feathered_mask_ramps_smoothly_across_the_box_edge_and_is_the_hard_box_at_zero():
+    from models.editing import EXPR_COLS, EXPR_ROWS, expression_box, expression_mask
+
+    hard = expression_mask(0.0)
+    assert torch.equal(hard > 0.5, expression_box()) and set(hard.unique().tolist()) <= {0, 1}
+    m = expression_mask(8.0)
+    row = m[(EXPR_ROWS.start + EXPR_ROWS.stop) // 2]  # across the left and right edges
+    left = row[EXPR_COLS.start - 6 : EXPR_COLS.start + 6]
+    assert (left.diff() >= 0).all() and left[0] < 0.01 and left[-1] > 0.99  # 0 outside, rising, 1 inside
+    assert 0.3 < float(row[EXPR_COLS.start]) < 0.7  # the old edge sits mid-ramp
+    assert float(m.diff(dim=1).abs().max()) < 0.25  # no step: at most a quarter of the range per pixel
+    assert torch.allclose(m, m.flip(1)) and m.min() == 0 and m.max() == 1  # the box is centred in its columns
+    with pytest.raises(ValueError, match="feather must be >= 0"):
+        expression_mask(-1)
+
+
+def test_feathered_edit_term_blends_the_read_back_by_the_mask():
+    from models.editing import expression_mask
+
+    torch.manual_seed(0)
+    model = VAE(ModelConfig(edit_weight=1.0, edit_local=True, edit_feather=6.0))
+    x, va = _batch(8)
+    seen, decoded = [], []
+    model.encoder.register_forward_pre_hook(lambda m, args: seen.append(args[0].detach().clone()))
+    model.decoder.register_forward_hook(lambda m, args, out: decoded.append(out.detach().clone()))
+    terms = model.loss(x, va)
+    _, edited, base = decoded  # the batch's reconstruction, the edited decodes, the unedited ones
+    m = expression_mask(6.0)
+    assert torch.allclose(seen[-1], m * edited + (1 - m) * base, atol=1e-5)  # a blend by the mask, not a cut
+    ramp = (m > 0.05) & (m < 0.95)
+    assert ramp.sum() > 100 and (edited - base)[..., ramp].abs().mean() > 0  # the ramp is wide and the edit shows on it
+    keep = 1 - m
+    want = ((edited - base).pow(2).mean(1) * keep).mean(0).sum() / keep.sum()
+    assert float(terms["edit_keep"].detach()) == pytest.approx(float(want), rel=1e-4) and float(want) > 0
+
+
+def test_perceptual_loss_is_zero_for_the_original_and_grows_with_blur_gradients_reaching_only_the_image():
+    import torch.nn.functional as F
+
+    from models.eval.judge import VARegressor
+    from models.losses import perceptual_loss
+
+    torch.manual_seed(0)
+    net = VARegressor().eval().requires_grad_(False)
+    x = torch.rand(4, 3, 64, 64)
+    blur = lambda t, k: F.avg_pool2d(F.pad(t, (k // 2,) * 4, mode="replicate"), k, stride=1)
+    assert float(perceptual_loss(net, x, x)) == pytest.approx(0.0, abs=1e-6)
+    mild, strong = (perceptual_loss(net, blur(x, k), x) for k in (3, 7))
+    assert 0 < float(mild) < float(strong)
+    recon = blur(x, 5).requires_grad_(True)
+    perceptual_loss(net, recon, x).backward()
+    assert recon.grad.abs().sum() > 0 and all(p.grad is None for p in net.parameters())
+
+
+def test_perceptual_weight_needs_its_network_and_adds_the_term():
+    from models.eval.judge import VARegressor
+
+    model = VAE(ModelConfig(kind="vanilla", perceptual_weight=0.1))
+    x, va = _batch(4)
+    with pytest.raises(ValueError, match="needs the perceptual network"):
+        model.loss(x, va)
+    terms = model.loss(x, va, aids=StepAids(percept=VARegressor().eval().requires_grad_(False)))
+    plain = VAE(ModelConfig(kind="vanilla")).loss(x, va)
+    assert "perceptual" in terms and "perceptual" not in plain and float(terms["perceptual"].detach()) > 0
+    with pytest.raises(ConfigError, match="perceptual_weight must be >= 0"):
+        ModelConfig(perceptual_weight=-1)
+    with pytest.raises(ConfigError, match="edit_feather must be in"):
+        ModelConfig(edit_feather=20)
+
+
+def test_patch_discriminator_learns_to_tell_faces_from_blurs_and_charges_the_decoder_for_them():
+    import torch.nn.functional as F
+
+    from models.train.adversarial import discriminator_step, make_adversary
+
+    torch.manual_seed(0)
+    disc, opt = make_adversary(torch.device("cpu"))
+    x = torch.rand(16, 3, 64, 64)  # sharp texture stands in for real faces
+    blur = F.avg_pool2d(F.pad(x, (2, 2, 2, 2), mode="replicate"), 5, stride=1)
+    assert disc(x).shape == (16, 1, 14, 14)
+    first = float(discriminator_step(disc, opt, x, blur))
+    for _ in range(30):
+        last = float(discriminator_step(disc, opt, x, blur))
+    with torch.no_grad():
+        assert last < first and float(disc(x).mean()) > float(disc(blur).mean())  # it learned the difference
+    opt.zero_grad(set_to_none=True)
+    model = VAE(ModelConfig(kind="vanilla", adversarial_weight=0.1))
+    xb, va = _batch(4)
+    with pytest.raises(ValueError, match="needs the discriminator"):
+        model.loss(xb, va)
+    terms = model.loss(xb, va, aids=StepAids(disc=disc))
+    assert "adversarial" in terms
+    terms["loss"].backward()
+    assert all(p.grad is None for p in disc.parameters())  # the generator's term leaves the discriminator be
+    assert sum(p.grad.abs().sum() for p in model.decoder.parameters()) > 0
+    assert "adversarial" not in model.loss(xb, va, aids=StepAids(disc=disc, adversarial_scale=0.0))  # before its ramp
+    with pytest.raises(ConfigError, match="adversarial_start must be in"):
+        ModelConfig(adversarial_start=1.0)
 
 
 # --- relational alignment ---------------------------------------------------------------------------------------------

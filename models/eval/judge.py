@@ -41,6 +41,14 @@ class VARegressor(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.tanh(self.head(self.features(x)).float())
 
+    def block_features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The four conv blocks' outputs (32 px x 32 ... 4 px x 192): the layers a perceptual loss compares."""
+        out = []
+        for block in self.features:
+            x = block(x)
+            out.append(x)
+        return out
+
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """The 128-d penultimate features (after the ReLU): the space models.eval.image_quality measures faces in."""
         return self.head[:3](self.features(x)).float()
@@ -55,8 +63,9 @@ def _augment(x: torch.Tensor) -> torch.Tensor:
     return (x + 0.02 * torch.randn_like(x)).clamp(0, 1)
 
 
-def judge_key(files: list[str], va: np.ndarray, train_mask: np.ndarray) -> str:
-    h = hashlib.sha1(f"judge-v{JUDGE_VERSION}".encode())
+def judge_key(files: list[str], va: np.ndarray, train_mask: np.ndarray, purpose: str = "judge") -> str:
+    """The cache key of a network trained on these training rows; ``purpose`` keeps networks of other uses apart."""
+    h = hashlib.sha1(f"{purpose}-v{JUDGE_VERSION}".encode())
     for f, (v, a), t in zip(files, va, train_mask):
         if t:
             h.update(f"{f}:{v:.4f}:{a:.4f}\n".encode())
@@ -64,7 +73,8 @@ def judge_key(files: list[str], va: np.ndarray, train_mask: np.ndarray) -> str:
 
 
 def train_regressor(images: torch.Tensor, va: np.ndarray, epochs: int = 6, batch_size: int = 128, lr: float = 3e-3,
-                    seed: int = 0, device: torch.device | str = "cpu", progress: bool = True) -> VARegressor:
+                    seed: int = 0, device: torch.device | str = "cpu", progress: bool = True,
+                    desc: str = "judge (independent VA regressor)") -> VARegressor:
     """Fit the judge on uint8 images (N, 3, 64, 64) and their VA (N, 2)."""
     device = torch.device(device)
     precision = resolve_precision("auto", device)
@@ -79,7 +89,7 @@ def train_regressor(images: torch.Tensor, va: np.ndarray, epochs: int = 6, batch
     if progress:
         from tqdm import tqdm
 
-        it = tqdm(it, desc="judge (independent VA regressor)", unit="epoch")
+        it = tqdm(it, desc=desc, unit="epoch")
     net.train()
     for ep in it:
         perm = torch.from_numpy(np.random.default_rng([seed, ep]).permutation(n))
@@ -120,8 +130,10 @@ def judge_features(net: VARegressor, faces: torch.Tensor, batch_size: int = 512)
 
 
 def load_or_train_judge(cache_dir: Path, key: str, images: torch.Tensor, va: np.ndarray, epochs: int = 6,
-                        device: torch.device | str = "cpu", progress: bool = True) -> tuple[VARegressor, dict]:
-    """The cached judge for this training split, trained (and cached atomically) when missing."""
+                        device: torch.device | str = "cpu", progress: bool = True,
+                        seed: int = 0, desc: str = "judge (independent VA regressor)") -> tuple[VARegressor, dict]:
+    """The cached network for this training split (the judge, or with another key and seed the perceptual network of
+    models.train.percept), trained (and cached atomically) when missing."""
     cache_dir = Path(cache_dir)
     path, meta_path = cache_dir / f"{key}.safetensors", cache_dir / f"{key}.json"
     net = VARegressor()
@@ -129,8 +141,9 @@ def load_or_train_judge(cache_dir: Path, key: str, images: torch.Tensor, va: np.
         net.load_state_dict(load_file(path))
         return net.to(device).eval(), json.loads(meta_path.read_text())
     t0 = time.perf_counter()
-    net = train_regressor(images, va, epochs=epochs, device=device, progress=progress)
-    meta = {"key": key, "epochs": epochs, "n_train": len(images), "train_s": round(time.perf_counter() - t0, 1)}
+    net = train_regressor(images, va, epochs=epochs, device=device, progress=progress, seed=seed, desc=desc)
+    meta = {"key": key, "seed": seed, "epochs": epochs, "n_train": len(images),
+            "train_s": round(time.perf_counter() - t0, 1)}
     cache_dir.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
     atomic_write(path, lambda tmp: save_file(state, tmp))

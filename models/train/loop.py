@@ -28,9 +28,11 @@ from models.data.splits import heldout_name, make_split, read_split, write_split
 from models.device import autocast, resolve_device, resolve_precision, to_input
 from models.inference import evaluate_heads
 from models.io import append_jsonl, read_json, read_jsonl_last, write_json
+from models.losses import StepAids
+from models.train.adversarial import discriminator_step
 from models.train.augment import random_affine, random_flip
 from models.train.distributed import barrier, broadcast_flag, dist_setup, mean_over_processes, wrap_distributed
-from models.train.schedule import edit_ramp, lr_at
+from models.train.schedule import late_ramp, lr_at
 from models.vae import VAE
 
 
@@ -40,6 +42,7 @@ class TrainData:
     va: np.ndarray  # (N, 2) float32
     split: np.ndarray  # (N,) "train" / "val" / "test"
     summary: dict  # dataset facts saved in config.json
+    files: list[str] = field(default_factory=list)  # image paths relative to the dataset root, in row order
 
     def rows(self, split: str) -> np.ndarray:
         return np.flatnonzero(self.split == split)
@@ -74,6 +77,9 @@ class Session:
     data: TrainData | None = None
     model: VAE | None = None
     net: torch.nn.Module | None = None  # the model, or its DistributedDataParallel wrapper
+    percept: torch.nn.Module | None = None  # the perceptual term's frozen network (perceptual_weight > 0)
+    disc: torch.nn.Module | None = None  # the adversarial term's discriminator (adversarial_weight > 0) ...
+    disc_opt: torch.optim.Optimizer | None = None  # ... and its optimiser
     opt: torch.optim.Optimizer | None = None
     sampler: object | None = None
     state: TrainState = field(default_factory=TrainState)
@@ -99,7 +105,7 @@ class LossMeter:
     """Running means of the loss terms over an epoch (each term over the steps that computed it: the edit term only
     once it has ramped in)."""
 
-    TERMS = ("loss", "recon", "kl", "align", "relational", "edit", "edit_keep")
+    TERMS = ("loss", "recon", "kl", "align", "perceptual", "adversarial", "disc", "relational", "edit", "edit_keep")
 
     def __init__(self):
         self.sums: dict[str, float] = {}
@@ -138,7 +144,7 @@ def prepare_data(data_root: Path, train_cfg: TrainConfig, run_dir: Path, device:
         "heldout": heldout_name(split),
         "emotions": {e: table.emotions.count(e) for e in sorted(set(table.emotions))},
     }
-    return TrainData(images, table.va.astype(np.float32), split, summary)
+    return TrainData(images, table.va.astype(np.float32), split, summary, list(table.files))
 
 
 def train_run(
@@ -166,6 +172,7 @@ def train_run(
     if not resume and s.main:
         _write_config(s)
     _build_model(s, resume)
+    _load_percept(s)
     s.log(_describe(s))
     stop = False
     s.model.train()
@@ -178,7 +185,7 @@ def train_run(
         if s.main:
             stop = _score(s, losses, on_eval)
             ck.save_weights(s.run_dir, s.model)
-            ck.save_checkpoint(s.run_dir, s.model, s.opt, s.state.to_dict())
+            ck.save_checkpoint(s.run_dir, s.model, s.opt, s.state.to_dict(), extra=_extra_nets(s))
             _log_epoch(s, losses)
         stop = _broadcast_stop(s, stop)
     if stop and s.main:
@@ -208,6 +215,8 @@ def _open_session(run_dir: Path, data_root, model_cfg, train_cfg, *, resume: boo
         raise ValueError(f"batch_size {train_cfg.batch_size} must divide among {world} processes")
     if world > 1 and (train_cfg.eval_every or with_early_stop):
         raise ValueError("eval_every and early stopping are single-process features; drop --eval-every under torchrun")
+    if world > 1 and model_cfg.adversarial_weight > 0:
+        raise ValueError("the adversarial term trains a discriminator in one process; train it without torchrun")
     if train_cfg.threads:
         torch.set_num_threads(train_cfg.threads)
     torch.manual_seed(train_cfg.seed)
@@ -248,14 +257,41 @@ def _build_model(s: Session, resume: bool) -> None:
     if s.train_cfg.channels_last:
         s.model = s.model.to(memory_format=torch.channels_last)
     s.opt = torch.optim.Adam(s.model.parameters(), lr=s.train_cfg.lr, weight_decay=s.train_cfg.weight_decay)
+    if s.model_cfg.adversarial_weight > 0:
+        from models.train.adversarial import make_adversary
+
+        s.disc, s.disc_opt = make_adversary(s.device)
     if resume:
-        s.state = TrainState(**ck.load_checkpoint(s.run_dir, s.model, s.opt))
+        s.state = TrainState(**ck.load_checkpoint(s.run_dir, s.model, s.opt, extra=_extra_nets(s)))
         s.log(f"resuming {s.run_dir.name} after epoch {s.state.epoch} (step {s.state.step})")
     barrier(s.world)  # rank 0 has written config.json and split.csv
     s.net = s.model
     if s.world > 1:
         s.net, s.sampler = wrap_distributed(s.model, s.device, s.rank, s.world, len(s.data.rows("train")),
                                             s.train_cfg.seed)
+
+
+def _extra_nets(s: Session) -> dict:
+    """The networks trained beside the model, saved with it in the checkpoint."""
+    return {"disc": (s.disc, s.disc_opt)} if s.disc is not None else {}
+
+
+def _load_percept(s: Session) -> None:
+    """The perceptual term's network when the recipe has one: rank 0 trains and caches it, the others then read it.
+    Training it draws random numbers under its own seed; the run's generators are put back, so a run trains alike
+    whether the network was cached or not."""
+    if s.model_cfg.perceptual_weight <= 0:
+        return
+    from models.train.percept import load_percept
+
+    d = s.data
+    cuda = [s.device] if s.device.type == "cuda" else []
+    for turn in (True, False):
+        if s.main == turn:
+            with torch.random.fork_rng(devices=cuda):
+                s.percept = load_percept(s.run_dir.parent, d.files, d.va, d.split == "train", d.images, s.device,
+                                         progress=s.progress)
+        barrier(s.world)
 
 
 def _describe(s: Session) -> str:
@@ -320,18 +356,34 @@ def _step(s: Session, rows: np.ndarray) -> dict[str, torch.Tensor]:
     va = torch.from_numpy(s.data.va[rows]).to(s.device)
     for g in s.opt.param_groups:
         g["lr"] = lr_at(s.state.step, s.total_steps, c.lr, c.warmup)
-    with autocast(s.device, s.precision):
-        scale = edit_ramp(s.state.step, s.total_steps, s.model_cfg.edit_start)
-        terms = s.model.loss(x, va, out=s.net(x), edit_scale=scale)
-    s.opt.zero_grad(set_to_none=True)
-    terms["loss"].backward()
-    s.opt.step()
+    m = s.model_cfg
+    aids = StepAids(edit_scale=late_ramp(s.state.step, s.total_steps, m.edit_start),
+                    adversarial_scale=late_ramp(s.state.step, s.total_steps, m.adversarial_start),
+                    percept=s.percept, disc=s.disc)
+    terms = optimise(s.model, s.net, s.opt, x, va, aids, s.device, s.precision, s.disc_opt)
     s.state.step += 1
     s.state.images += x.shape[0] * s.world
     if not math.isfinite(float(terms["loss"].detach())):
         raise FloatingPointError(f"loss became {float(terms['loss'])} at step {s.state.step}; terms: "
                                  + ", ".join(f"{k}={float(v):.4g}" for k, v in terms.items()))
     s.state.train_s += time.perf_counter() - t0
+    return terms
+
+
+def optimise(model: VAE, net: torch.nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, va: torch.Tensor,
+             aids: StepAids, device: torch.device, precision: str,
+             disc_opt: torch.optim.Optimizer | None = None) -> dict[str, torch.Tensor]:
+    """The model's update on one batch (``net``: the model or its DDP wrapper), then the discriminator's on the same
+    batch and its reconstructions when the adversarial term is on. Returns the loss terms (``disc`` among them)."""
+    with autocast(device, precision):
+        out = net(x)
+        terms = model.loss(x, va, out=out, aids=aids)
+    opt.zero_grad(set_to_none=True)
+    terms["loss"].backward()
+    opt.step()
+    if "adversarial" in terms:
+        with autocast(device, precision):
+            terms["disc"] = discriminator_step(aids.disc, disc_opt, x, out.recon)
     return terms
 
 

@@ -1,4 +1,5 @@
-"""Schedules over the training steps: the one-cycle learning rate and the edit term's late ramp."""
+"""Schedules over the training steps: the one-cycle learning rate and the late ramp of the edit and adversarial
+terms."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ def lr_at(step: int, total: int, peak: float, warmup: float) -> float:
     return peak * (0.001 + 0.999 * 0.5 * (1 + math.cos(math.pi * t)))
 
 
-def edit_ramp(step: int, total: int, start: float) -> float:
-    """Scale of the edit term: 0 before ``start`` of the steps, then a linear ramp to 1 over the next 10%."""
+def late_ramp(step: int, total: int, start: float) -> float:
+    """Scale of a late term (edit, adversarial): 0 before ``start`` of the steps, then a linear ramp to 1 over the next
+    10%."""
     if start <= 0:
         return 1.0
     return min(1.0, max(0.0, (step / max(1, total) - start) / 0.1))

@@ -1,0 +1,82 @@
+"""What a recipe's training step costs: milliseconds per step of 64 (the recipe's own loss, with its late terms on,
+bf16 where the CPU runs it, the discriminator's update included) against the demo's LeVAsa recipe, in the same run.
+
+    python -m scripts.bench.step levasa-perceptual levasa-adversarial   # recipes by name or path
+    python -m scripts.bench.step --quick                                # CI: a few steps of each decoder recipe
+
+The step is the training loop's own (models.train.loop.optimise) on a random batch: a step's cost does not depend on
+what the pixels show. The perceptual network is untrained here for the same reason (its cost is its size).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import torch
+
+BASELINE = "levasa"
+DEFAULT = ("vanilla", "levasa-upsample4", "levasa-resize", "levasa-perceptual", "levasa-adversarial")
+
+
+def step_ms(recipe_name: str, steps: int, batch: int = 64) -> float:
+    """Median milliseconds per training step of the recipe, after two warm-up steps."""
+    from models.device import resolve_device, resolve_precision
+    from models.eval.judge import VARegressor
+    from models.losses import StepAids
+    from models.recipes import load_recipe
+    from models.train.adversarial import make_adversary
+    from models.train.loop import optimise
+    from models.vae import VAE
+
+    cfg = load_recipe(recipe_name).model
+    device = resolve_device("auto")
+    precision = resolve_precision("auto", device)
+    torch.manual_seed(0)
+    model = VAE(cfg).to(device).to(memory_format=torch.channels_last).train()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    aids = StepAids(percept=VARegressor().to(device).eval().requires_grad_(False) if cfg.perceptual_weight else None)
+    disc_opt = None
+    if cfg.adversarial_weight:
+        aids.disc, disc_opt = make_adversary(device)
+    x = torch.rand(batch, 3, 64, 64, device=device).contiguous(memory_format=torch.channels_last)
+    va = torch.rand(batch, 2, device=device) * 2 - 1
+    times = []
+    for i in range(steps + 2):
+        t0 = time.perf_counter()
+        optimise(model, model, opt, x, va, aids, device, precision, disc_opt)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        if i >= 2:
+            times.append(time.perf_counter() - t0)
+    return 1000 * sorted(times)[len(times) // 2]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m scripts.bench.step", description=__doc__.split("\n\n")[0])
+    p.add_argument("recipes", nargs="*", default=list(DEFAULT), help="recipe names or paths (default: the decoder "
+                   f"recipes: {', '.join(DEFAULT)})")
+    p.add_argument("--steps", type=int, default=20, help="timed steps per recipe")
+    p.add_argument("--quick", action="store_true", help="3 timed steps each (CI)")
+    args = p.parse_args(argv)
+    from models.config import ConfigError
+    from models.recipes import load_recipe
+
+    for name in args.recipes:
+        try:
+            load_recipe(name)
+        except ConfigError as e:
+            p.error(str(e))
+    steps = 3 if args.quick else args.steps
+    base = step_ms(BASELINE, steps)
+    print(f"{'recipe':28s} {'ms/step':>8s} {'ratio':>6s}")
+    print(f"{BASELINE:28s} {base:8.1f} {1.0:6.2f}  (the baseline)")
+    for name in args.recipes:
+        ms = step_ms(name, steps)
+        print(f"{name:28s} {ms:8.1f} {ms / base:6.2f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
