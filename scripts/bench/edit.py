@@ -21,11 +21,11 @@ import torch
 # Each step adds one change to the one before it; vanilla is the baseline every ratio is taken against.
 # run name (in runs-ablation/) -> recipe (configs/NAME.json)
 RECIPES = {
-    "vanilla": "vanilla",
+    "vanilla": "vanilla-pixel",  # every step trains with the pixel loss alone, as the demo did until 2026-12-01
     "levasa-noedit": "levasa-noedit",
     "levasa-edit": "levasa-edit",
     "levasa-edit-local": "levasa-edit-local",
-    "levasa-edit-local-late": "levasa",  # the demo's recipe
+    "levasa-edit-local-late": "levasa-pixel",  # the demo's recipe before the perceptual term
 }
 
 

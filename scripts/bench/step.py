@@ -1,5 +1,6 @@
 """What a recipe's training step costs: milliseconds per step of 64 (the recipe's own loss, with its late terms on,
-bf16 where the CPU runs it, the discriminator's update included) against the demo's LeVAsa recipe, in the same run.
+bf16 where the CPU runs it, the discriminator's update included) against the demo's LeVAsa recipe, in the same run,
+taking turns.
 
     python -m scripts.bench.step levasa-perceptual levasa-adversarial   # recipes by name or path
     python -m scripts.bench.step --quick                                # CI: a few steps of each decoder recipe
@@ -20,8 +21,8 @@ BASELINE = "levasa"
 DEFAULT = ("vanilla", "levasa-upsample4", "levasa-resize", "levasa-perceptual", "levasa-adversarial")
 
 
-def step_ms(recipe_name: str, steps: int, batch: int = 64) -> float:
-    """Median milliseconds per training step of the recipe, after two warm-up steps."""
+def make_step(recipe_name: str, batch: int = 64):
+    """A function that runs one training step of the recipe on a fixed random batch."""
     from models.device import resolve_device, resolve_precision
     from models.eval.judge import VARegressor
     from models.losses import StepAids
@@ -42,15 +43,26 @@ def step_ms(recipe_name: str, steps: int, batch: int = 64) -> float:
         aids.disc, disc_opt = make_adversary(device)
     x = torch.rand(batch, 3, 64, 64, device=device).contiguous(memory_format=torch.channels_last)
     va = torch.rand(batch, 2, device=device) * 2 - 1
-    times = []
-    for i in range(steps + 2):
-        t0 = time.perf_counter()
+
+    def step() -> None:
         optimise(model, model, opt, x, va, aids, device, precision, disc_opt)
         if device.type == "cuda":
             torch.cuda.synchronize()
-        if i >= 2:
-            times.append(time.perf_counter() - t0)
-    return 1000 * sorted(times)[len(times) // 2]
+
+    return step
+
+
+def median_ms(steps: dict, rounds: int) -> dict[str, float]:
+    """Median milliseconds per step of each, after two warm-up rounds; the recipes take turns within each round, so a
+    change in the machine's load reaches them all alike."""
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for r in range(rounds + 2):
+        for name, step in steps.items():
+            t0 = time.perf_counter()
+            step()
+            if r >= 2:
+                times[name].append(time.perf_counter() - t0)
+    return {name: 1000 * sorted(t)[len(t) // 2] for name, t in times.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,13 +80,13 @@ def main(argv: list[str] | None = None) -> int:
             load_recipe(name)
         except ConfigError as e:
             p.error(str(e))
-    steps = 3 if args.quick else args.steps
-    base = step_ms(BASELINE, steps)
+    names = [BASELINE, *(n for n in args.recipes if n != BASELINE)]
+    ms = median_ms({name: make_step(name) for name in names}, 3 if args.quick else args.steps)
+    base = ms[BASELINE]
     print(f"{'recipe':28s} {'ms/step':>8s} {'ratio':>6s}")
     print(f"{BASELINE:28s} {base:8.1f} {1.0:6.2f}  (the baseline)")
-    for name in args.recipes:
-        ms = step_ms(name, steps)
-        print(f"{name:28s} {ms:8.1f} {ms / base:6.2f}", flush=True)
+    for name in names[1:]:
+        print(f"{name:28s} {ms[name]:8.1f} {ms[name] / base:6.2f}", flush=True)
     return 0
 
 
