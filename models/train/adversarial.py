@@ -6,8 +6,9 @@ seen real skin, eyes and edges charges for the blur without asking for any one f
 (a 64 px face gives 14 x 14 logits, each seeing about 34 px), so it judges texture and parts, not the whole layout,
 which the reconstruction term already holds.
 
-Hinge losses, spectral normalisation on every convolution (the usual stabilisers of SN-GAN, SAGAN and VQGAN), Adam
-with beta1 0.5. The discriminator trains one step per VAE step once the term has ramped in
+Hinge losses (the decoder's side, the mean logit negated, is the ``adversarial`` term of models.losses), spectral
+normalisation on every convolution (the usual stabilisers of SN-GAN, SAGAN and VQGAN), Adam with beta1 0.5.
+The discriminator trains one step per VAE step once the term has ramped in
 (``ModelConfig.adversarial_start``), is saved in the checkpoint with its optimiser (a resumed run continues it), and
 is not part of the model: the served run has no trace of it.
 """
@@ -44,11 +45,6 @@ class PatchDiscriminator(nn.Module):
 def make_adversary(device: torch.device) -> tuple[PatchDiscriminator, torch.optim.Optimizer]:
     disc = PatchDiscriminator().to(device)
     return disc, torch.optim.Adam(disc.parameters(), lr=DISC_LR, betas=DISC_BETAS)
-
-
-def generator_loss(logits_fake: torch.Tensor) -> torch.Tensor:
-    """Hinge generator loss: the mean logit of the reconstructions, negated."""
-    return -logits_fake.mean()
 
 
 def discriminator_loss(logits_real: torch.Tensor, logits_fake: torch.Tensor) -> torch.Tensor:
