@@ -30,11 +30,13 @@ class ImageError(ValueError):
 
 @dataclass
 class Face:
-    pixels: np.ndarray  # (S, S, 3) uint8, the crop the model sees
+    pixels: np.ndarray  # (S, S, 3) uint8, the crop the model sees (converted to the run's domain)
     box: tuple[int, int, int, int]  # x, y, width, height in the uploaded image (after EXIF rotation)
-    crop: str  # "detected", "center" (no face found, or asked for) or "whole" (the image already is a face crop)
+    crop: str  # "detected", "center" (no face found, or asked for), "whole" (already a face crop) or "given" (box sent)
     width: int  # the uploaded image's size
     height: int
+    conversion: str = "none"  # what was done to meet the run's domain: "none" or "grayscale" (models.domain)
+    photo: Image.Image | None = None  # the upload as decoded (RGB, unconverted): edits are pasted into it
 
 
 def decode_image(data: bytes, name: str, *, max_bytes: int, max_pixels: int) -> Image.Image:
@@ -111,8 +113,21 @@ def detect_face(img: Image.Image) -> tuple[int, int, int, int] | None:
     return tuple(int(round(v / scale)) for v in (x, y, w, h))
 
 
-def crop_face(img: Image.Image, size: int, mode: str = "auto", *, margin: float = 0.15) -> Face:
+def parse_box(text: str, width: int, height: int) -> tuple[int, int, int, int]:
+    """ "x,y,width,height" (pixels of the upload after EXIF rotation, as /encode reports) -> a box inside the image."""
+    try:
+        x, y, w, h = (int(v) for v in text.split(","))
+    except ValueError:
+        raise ImageError(422, f"box must be four integers x,y,width,height (as /encode's box), got {text!r}") from None
+    if w < 8 or h < 8 or x < 0 or y < 0 or x + w > width or y + h > height:
+        raise ImageError(422, f"box {x},{y},{w},{h} must lie inside the {width} x {height} image and be at least 8 x 8")
+    return x, y, w, h
+
+
+def crop_face(img: Image.Image, size: int, mode: str = "auto", *, margin: float = 0.15,
+              box: tuple[int, int, int, int] | None = None) -> Face:
     """Find the face and crop it square (the detector's box grown by ``margin`` each side), resized to size x size.
+    A ``box`` given (x, y, w, h) is used as it is, and nothing is detected.
 
     mode: auto = detect on photos, but an image of at most twice the model's size is taken as a face crop already
     (datasets ship faces cropped: a detector would only crop them tighter than the training faces); detect = always
@@ -122,26 +137,27 @@ def crop_face(img: Image.Image, size: int, mode: str = "auto", *, margin: float 
     if mode not in CROP_MODES:
         raise ImageError(422, f"crop must be one of {', '.join(CROP_MODES)}, got {mode!r}")
     w, h = img.size
-    box = None
-    crop = "center"
-    if mode == "none" or (mode == "auto" and max(w, h) <= 2 * size):
-        box, crop = (0, 0, w, h), "whole"
-    elif mode in ("auto", "detect"):
-        found = detect_face(img)
-        if found is not None:
-            x, y, bw, bh = found
-            side = round(max(bw, bh) * (1 + 2 * margin))
-            cx, cy = x + bw / 2, y + bh / 2
-            side = min(side, w, h)
-            x0 = int(min(max(cx - side / 2, 0), w - side))
-            y0 = int(min(max(cy - side / 2, 0), h - side))
-            box, crop = (x0, y0, side, side), "detected"
-    if box is None:
-        side = min(w, h)
-        box = ((w - side) // 2, (h - side) // 2, side, side)
+    box, crop = (box, "given") if box is not None else _find_box(img, size, mode, margin)
     x0, y0, bw, bh = box
     face = img.crop((x0, y0, x0 + bw, y0 + bh)).resize((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
     return Face(np.asarray(face, dtype=np.uint8), box, crop, w, h)
+
+
+def _find_box(img: Image.Image, size: int, mode: str, margin: float) -> tuple[tuple[int, int, int, int], str]:
+    """The face's square box in the image and how it was found (crop_face's modes)."""
+    w, h = img.size
+    if mode == "none" or (mode == "auto" and max(w, h) <= 2 * size):
+        return (0, 0, w, h), "whole"
+    found = detect_face(img) if mode in ("auto", "detect") else None
+    if found is None:
+        side = min(w, h)
+        return ((w - side) // 2, (h - side) // 2, side, side), "center"
+    x, y, bw, bh = found
+    side = min(round(max(bw, bh) * (1 + 2 * margin)), w, h)
+    cx, cy = x + bw / 2, y + bh / 2
+    x0 = int(min(max(cx - side / 2, 0), w - side))
+    y0 = int(min(max(cy - side / 2, 0), h - side))
+    return (x0, y0, side, side), "detected"
 
 
 def png_bytes(pixels: np.ndarray, level: int = 1) -> bytes:

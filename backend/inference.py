@@ -57,6 +57,12 @@ def _to_u8(x: torch.Tensor) -> np.ndarray:
     return x.float().clamp(0, 1).mul(255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
 
 
+def sprite(tiles: np.ndarray, n: int) -> np.ndarray:
+    """(n*n, T, T, 3) tiles in row order -> one (n*T, n*T, 3) sprite sheet."""
+    t = tiles.shape[1]
+    return np.ascontiguousarray(tiles.reshape(n, n, t, t, 3).transpose(0, 2, 1, 3, 4).reshape(n * t, n * t, 3))
+
+
 class Inference:
     """The fast paths of one loaded run. Build it on the model thread: tracing is torch work like any other."""
 
@@ -94,6 +100,11 @@ class Inference:
         return _to_u8(self._decode(self._tensor(z)))
 
     @torch.inference_mode()
+    def heads(self, z: np.ndarray) -> np.ndarray:
+        """(B, D) latents -> the VA the heads read from them, (B, 2)."""
+        return self.model.heads(self._tensor(z))[0].float().cpu().numpy()
+
+    @torch.inference_mode()
     def edit(self, z: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Latents (B, D) and target VA (B, 2) -> edited faces (B, S, S, 3) uint8, the VA the model reads back from
         them (re-encoded, (B, 2)) and the edited latents (B, D)."""
@@ -108,18 +119,16 @@ class Inference:
 
     @torch.inference_mode()
     def edit_grid(self, z: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """One latent (D,) -> n x n faces edited to a grid over [-1, 1]^2 as one sprite (n*S, n*S, 3) uint8, and the
+        """One latent (D,) -> n x n faces edited to a grid over [-1, 1]^2, (n*n, S, S, 3) uint8 in row order, and the
         grid's values (n,). Row r has arousal values[n - 1 - r] (arousal up), column c valence values[c]."""
         values = np.linspace(-1.0, 1.0, n, dtype=np.float32)
         v, a = np.meshgrid(values, values[::-1])  # row 0 = highest arousal
         targets = np.stack([v.ravel(), a.ravel()], 1)  # (n*n, 2)
         zt = self._tensor(np.repeat(np.asarray(z, np.float32)[None], len(targets), 0))
         z_edit = edit_latent(self.model, zt, self._tensor(targets))
-        f = np.concatenate([_to_u8(self._decode(z_edit[i : i + GRID_CHUNK]))
-                            for i in range(0, len(z_edit), GRID_CHUNK)])  # (n*n, S, S, 3)
-        s = f.shape[1]
-        sprite = f.reshape(n, n, s, s, 3).transpose(0, 2, 1, 3, 4).reshape(n * s, n * s, 3)
-        return np.ascontiguousarray(sprite), values
+        faces = np.concatenate([_to_u8(self._decode(z_edit[i : i + GRID_CHUNK]))
+                                for i in range(0, len(z_edit), GRID_CHUNK)])  # (n*n, S, S, 3)
+        return faces, values
 
     # --- the paths: frozen graphs for small CPU batches, eager (bf16 where it pays) for the rest ---
     def _small(self, batch: int) -> bool:

@@ -83,6 +83,9 @@ class EmotionList(BaseModel):
 
 # --- encode ---
 CropMode = Literal["auto", "detect", "center", "none"]
+Conversion = Literal["none", "grayscale"]
+CONVERSION = ("what was done to the upload to meet the run's training images: grayscale (the run was trained on "
+              "grayscale faces, so a colour upload is read as its luma) or none")
 
 
 class EncodeJSON(Strict):
@@ -96,6 +99,10 @@ class FaceBox(BaseModel):
     y: int
     width: int
     height: int
+
+    @classmethod
+    def of(cls, box: tuple[int, int, int, int]) -> FaceBox:
+        return cls(x=box[0], y=box[1], width=box[2], height=box[3])
 
 
 class FaceEncoding(BaseModel):
@@ -111,6 +118,7 @@ class FaceEncoding(BaseModel):
         description="detected: a face was found; center: none was found (or crop=center), the centre square was used; "
                     "whole: the image was taken as a face crop already")
     image_size: list[int] = Field(description="the upload's width and height")
+    conversion: Conversion = Field(description=CONVERSION)
 
 
 class EncodeResponse(BaseModel):
@@ -143,16 +151,29 @@ class VA(BaseModel):
     arousal: float
 
 
+PhotoOutput = Literal["face", "box", "photo"]
+OUTPUT = ("face: the decoded face at the model's size; photo (image sources): the whole uploaded photo at its own "
+          "resolution with the edit's change pasted under a soft face mask, unchanged outside the face box; box: the "
+          "same photo's face box only (X-Face-Box says where it goes)")
+BOX = ("image sources: the face box x,y,width,height in the image's pixels (as /encode reports it); skips detection, "
+       "so "
+       "repeated edits of one photo use the same box")
+
+
 class EditSource(Strict):
     latent: list[Finite] | None = Field(None, description="a latent from encode (z_v + z_a + z_z)")
     sample: int | None = Field(None, ge=0, description="a dataset face by id (see projections)")
-    image: str | None = Field(None, description="a base64 image file, encoded first (crop=auto)")
+    image: str | None = Field(None, description="a base64 image file, encoded first (see crop and box)")
+    crop: CropMode = Field("auto", description="image sources: how the face is found (as /encode)")
+    box: str | None = Field(None, pattern=r"^\d+,\d+,\d+,\d+$", description=BOX, examples=["40,32,180,180"])
 
     @model_validator(mode="after")
     def _one(self):
         given = [k for k in ("latent", "sample", "image") if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError(f"send exactly one face: latent, sample or image (got {', '.join(given) or 'none'})")
+        if getattr(self, "output", "face") != "face" and self.image is None:
+            raise ValueError(f"output {self.output} pastes the edit into an uploaded photo: send the face as image")
         return self
 
 
@@ -162,14 +183,17 @@ class EditRequest(EditSource):
     format: Literal["png", "json"] = Field(
         "png", description="png: the face as image/png, read-back VA in X-Read-Valence / X-Read-Arousal headers; "
                            "json: base64 PNG, read-back VA and the edited latent")
+    output: PhotoOutput = Field("face", description=OUTPUT)
 
 
 class EditResponse(BaseModel):
-    image: str = Field(description="the edited face, base64 PNG")
+    image: str = Field(description="the edited face (or photo, or face box: see output), base64 PNG")
     target: VA
     read_back: VA = Field(description="what the model's heads read from the edited face, re-encoded")
     latent: list[float] = Field(description="the edited latent (z_z unchanged)")
     emotion: str = Field(description="nearest category to the read-back VA")
+    box: FaceBox | None = Field(None, description="image sources: the face box in the photo")
+    conversion: Conversion | None = Field(None, description="image sources: " + CONVERSION)
 
 
 class GridRequest(EditSource):
@@ -177,6 +201,10 @@ class GridRequest(EditSource):
     format: Literal["png", "json"] = Field(
         "png", description="png: the sprite sheet as image/png, its layout in the X-Grid-Layout header (JSON); "
                            "json: base64 sprite and layout")
+    output: Literal["face", "box"] = Field(
+        "face", description="face: decoded faces; box (image sources): each tile is the photo's face box with that "
+                            "edit pasted in (as /edit output=box), squashed to a square of at most 128 px; draw it "
+                            "over layout.box")
 
 
 class GridLayout(BaseModel):
@@ -184,6 +212,7 @@ class GridLayout(BaseModel):
     tile: int = Field(description="pixels per face")
     valence: list[float] = Field(description="column c shows valence[c] (left to right)")
     arousal: list[float] = Field(description="row r shows arousal[r] (top to bottom: high arousal first)")
+    box: FaceBox | None = Field(None, description="output=box: where in the photo each tile goes")
 
 
 class GridResponse(BaseModel):

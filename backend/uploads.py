@@ -8,6 +8,7 @@ from functools import partial
 
 import numpy as np
 from fastapi import HTTPException, Request
+from PIL import Image
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -15,9 +16,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 
 from backend.errors import parse_json, problem_line
-from backend.imaging import Face, ImageError, crop_face, decode_image
+from backend.imaging import Face, ImageError, crop_face, decode_image, parse_box
 from backend.schemas import EncodeJSON
 from backend.settings import Settings
+from models.runs import LoadedRun
 
 
 def b64_bytes(s: str, name: str) -> bytes:
@@ -72,18 +74,31 @@ def _short(e: ValidationError) -> str:
     return "; ".join(problem_line({**err, "loc": ("body", *err["loc"])}) for err in e.errors()[:5])
 
 
-def _faces(blobs: list[tuple[str, bytes]], settings: Settings, *, size: int, crop: str) -> list[Face]:
+def _faces(blobs: list[tuple[str, bytes]], settings: Settings, run: LoadedRun, *, crop: str, box: str | None,
+           keep_photo: bool) -> list[Face]:
     out = []
     for name, data in blobs:
         img = decode_image(data, name, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_image_pixels)
-        out.append(crop_face(img, size, crop))
+        seen, conversion = in_domain(img, run)
+        face = crop_face(seen, run.model_cfg.image_size, crop, box=parse_box(box, *img.size) if box else None)
+        face.conversion, face.photo = conversion, img if keep_photo else None
+        out.append(face)
     return out
 
 
-async def faces_from(blobs: list[tuple[str, bytes]], settings: Settings, *, size: int, crop: str) -> list[Face]:
-    """Decode and crop every image off the event loop (PIL and OpenCV release the GIL); the first bad one -> 4xx."""
+def in_domain(img: Image.Image, run: LoadedRun) -> tuple[Image.Image, str]:
+    """The whole upload as the run's training images were (before cropping and resizing, so a colour photo and its
+    grayscale copy give the same pixels), and what was done."""
+    pixels, conversion = run.to_domain(np.asarray(img))
+    return (img if conversion == "none" else Image.fromarray(pixels)), conversion
+
+
+async def faces_from(blobs: list[tuple[str, bytes]], settings: Settings, run: LoadedRun, *, crop: str,
+                     box: str | None = None, keep_photo: bool = False) -> list[Face]:
+    """Decode, meet the run's domain and crop every image off the event loop (PIL and OpenCV release the GIL); the
+    first bad one -> 4xx. ``box`` ("x,y,w,h") skips detection; ``keep_photo`` keeps the decoded upload for pasting."""
     try:
-        return await run_in_threadpool(partial(_faces, blobs, settings, size=size, crop=crop))
+        return await run_in_threadpool(partial(_faces, blobs, settings, run, crop=crop, box=box, keep_photo=keep_photo))
     except ImageError as e:
         raise HTTPException(e.status, e.message) from None
 

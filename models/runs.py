@@ -21,10 +21,12 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
 from models.config import ConfigError, ModelConfig, TrainConfig
+from models.domain import run_color, to_domain
 from models.io import RunError, atomic_write, read_json
 from models.vae import VAE
 
@@ -120,6 +122,12 @@ class LoadedRun:
     train_cfg: TrainConfig
     config: dict  # the whole config.json (dataset summary included)
     device: torch.device
+    color: str = "rgb"  # the training images' colour mode: images from elsewhere are converted to it (models.domain)
+
+    def to_domain(self, pixels: np.ndarray, axis: int = -1) -> tuple[np.ndarray, str]:
+        """uint8 RGB images from elsewhere (RGB along ``axis``) -> as this run's training images were, and what was
+        done ("grayscale" or "none")."""
+        return to_domain(pixels, self.color, axis)
 
 
 def load_run(run_dir: str | Path, device: str | torch.device = "cpu") -> LoadedRun:
@@ -148,4 +156,4 @@ def load_run(run_dir: str | Path, device: str | torch.device = "cpu") -> LoadedR
         raise RunError(f"{path} does not match {run_dir / CONFIG}: {str(e).splitlines()[0]}") from None
     device = torch.device(device)
     model.to(device).eval()
-    return LoadedRun(run_dir.name, run_dir, model, model_cfg, train_cfg, cfg, device)
+    return LoadedRun(run_dir.name, run_dir, model, model_cfg, train_cfg, cfg, device, run_color(cfg))

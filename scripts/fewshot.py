@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         run, table, rows, note, group_col = _query_set(args)
-        images = load_images(table, progress=False)[rows]
+        images, conversion = run.to_domain(load_images(table, progress=False)[rows], axis=1)  # the run's colour mode
     except (RunError, DatasetError, KeyError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -108,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     q = QuerySet(enc["mu"], enc["va"], table.va[rows].astype(np.float64), table.emotion_codes()[rows],
                  np.array(table.columns[group_col])[rows] if group_col else np.zeros(len(rows), int),
                  int(table.emotion_codes().max()) + 1)
-    print(f"{run.name}: encoded {note} in {time.perf_counter() - t0:.1f} s; support drawn per "
+    converted = " (converted to grayscale, as the run trained)" if conversion != "none" else ""
+    print(f"{run.name}: encoded {note}{converted} in {time.perf_counter() - t0:.1f} s; support drawn per "
           f"{group_col or 'dataset'} ({len(np.unique(q.groups)):,} groups)")
     cfg = FewShotConfig(seed=args.seed)
     if args.out is not None:

@@ -45,6 +45,11 @@ FIGURE_TEMPLATES: dict[str, tuple[str, ...]] = {
     "{}recon_fjd": ("recon_fjd", "fer_recon_fjd"),
     "{}recon_identity_top1": ("recon_identity_top1", "fer_recon_identity_top1"),
     "{}edit_seam_ratio": ("edit_seam_ratio", "fer_edit_seam_ratio"),
+    # scripts/bench/photo.py print_paste: unprefixed for synthetic faces, fer_ for FER2013
+    "{}paste_outside_box_max": ("paste_outside_box_max", "fer_paste_outside_box_max"),
+    "{}paste_sharpness_ratio": ("paste_sharpness_ratio", "fer_paste_sharpness_ratio"),
+    "{}paste_judge_ccc_v": ("paste_judge_ccc_v", "fer_paste_judge_ccc_v"),
+    "{}paste_judge_ccc_a": ("paste_judge_ccc_a", "fer_paste_judge_ccc_a"),
 }
 # Figures announced in docs/results.md before a benchmark prints them (marked "new" there). Once a script prints one,
 # it is checked like any other; until then it may stand in the figure index.

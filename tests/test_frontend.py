@@ -223,6 +223,77 @@ def test_upload_lands_on_the_map_with_its_reconstruction(page, synth_dir):
     _shot(page, "upload")
 
 
+def _photo_file(synth_dir: Path, tmp_path: Path):
+    """A 240 x 180 colour photo: a textured surround and a synthetic face upscaled into its centre square."""
+    import numpy as np
+    from PIL import Image
+
+    pixels = np.random.default_rng(0).integers(0, 256, (180, 240, 3), dtype=np.uint8)
+    face = Image.open(_face_png(synth_dir)).convert("RGB").resize((180, 180), Image.Resampling.BICUBIC)
+    pixels[:, 30:210] = np.asarray(face)
+    path = tmp_path / "photo.png"
+    Image.fromarray(pixels).save(path)
+    return path, pixels
+
+
+PHOTO_EXACT = "document.querySelector('.photo-editor .mode').textContent === 'exact'"
+
+
+def test_the_uploaded_photo_itself_is_edited_in_place(page, synth_dir, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    path, pixels = _photo_file(synth_dir, tmp_path)
+    _open(page)
+    page.set_input_files("#file", str(path))
+    page.wait_for_selector("#photo:not([hidden]) canvas.face")
+    page.wait_for_function(PHOTO_EXACT, timeout=60_000)
+    size = page.eval_on_selector(".photo-editor canvas.face", "c => [c.width, c.height]")
+    assert size == [240, 180], "the photo is shown whole, at its own aspect ratio"
+    box = page.evaluate("window.__levasa.state.face.enc.tiny.box")  # the face found in the photo
+    x0, x1 = box["x"], box["x"] + box["width"]
+    assert 0 < x0 < x1 < 240
+
+    def outside_box() -> list[int]:
+        return page.eval_on_selector(".photo-editor canvas.face", """(c, b) => {
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data, out = [];
+            for (let y = 0; y < c.height; y += 7) for (let x = 0; x < c.width; x += 3)
+                if (x < b.x || x >= b.x + b.width) out.push(d[(y * c.width + x) * 4]);
+            return out; }""", box)
+
+    shown = _canvas(page, ".photo-editor canvas.face")
+    surround = outside_box()
+    # Drag the handle far: the photo's face changes, its surround does not.
+    pad = page.locator("#pad").bounding_box()
+    page.mouse.move(pad["x"] + 120, pad["y"] + 120)
+    page.mouse.down()
+    for k in range(1, 11):
+        page.mouse.move(pad["x"] + 120 - k * 10, pad["y"] + 120 - k * 8)
+    page.mouse.up()
+    page.wait_for_function(f"window.__levasa.previewFrames > 0 && {PHOTO_EXACT} && "
+                           "document.querySelector('.photo-editor .target').textContent.includes('V -0.')",
+                           timeout=60_000)
+    assert _canvas(page, ".photo-editor canvas.face") != shown
+    assert outside_box() == surround
+    expected = [int(pixels[y, x, 0]) for y in range(0, 180, 7) for x in range(0, 240, 3) if not x0 <= x < x1]
+    assert outside_box() == expected, "the photo's own pixels outside the face box"
+    # Hold for before: the photo as it was; let go: the edit again.
+    edited = _canvas(page, ".photo-editor canvas.face")
+    page.hover(".photo-editor button.before")
+    page.mouse.down()
+    assert _canvas(page, ".photo-editor canvas.face") != edited
+    page.mouse.up()
+    assert _canvas(page, ".photo-editor canvas.face") == edited
+    # Save: the whole photo at its own size, unchanged outside the box, changed inside.
+    with page.expect_download() as dl:
+        page.click(".photo-editor button.save")
+    saved = np.asarray(Image.open(dl.value.path()).convert("RGB"))
+    assert saved.shape == pixels.shape
+    assert np.array_equal(saved[:, :x0], pixels[:, :x0]) and np.array_equal(saved[:, x1:], pixels[:, x1:])
+    assert np.abs(saved[:, x0:x1].astype(int) - pixels[:, x0:x1]).max() > 10
+    _shot(page, "photo")
+
+
 def test_bad_upload_shows_the_servers_reason(page, tmp_path):
     _open(page)
     bad = tmp_path / "notes.png"

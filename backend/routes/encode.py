@@ -51,15 +51,15 @@ async def encode_images(sr: RunDep, state: StateDep, request: Request) -> Encode
     """Face images -> per face z_v, z_a, z_z (means), the heads' valence and arousal, nearest emotion, face box."""
     c = sr.stored.run.model_cfg
     blobs, crop = await read_images(request, state.settings)
-    faces = await faces_from(blobs, state.settings, size=c.image_size, crop=crop)
+    faces = await faces_from(blobs, state.settings, sr.stored.run, crop=crop)
     mu, va = await state.batcher.submit((sr.name, "encode"), lambda items: encode_batch(sr.infer, items), stack(faces))
     emotions = sr.stored.emotion_of(va)
     out = []
     for (name, _), f, z, (v, a), emo in zip(blobs, faces, mu.tolist(), va.tolist(), emotions):
         out.append(FaceEncoding(
             name=name, zv=z[: c.zv_dim], za=z[c.zv_dim : c.zv_dim + c.za_dim], zz=z[c.zv_dim + c.za_dim :],
-            valence=v, arousal=a, emotion=emo, box=FaceBox(x=f.box[0], y=f.box[1], width=f.box[2], height=f.box[3]),
-            crop=f.crop, image_size=[f.width, f.height]))
+            valence=v, arousal=a, emotion=emo, box=FaceBox.of(f.box), crop=f.crop, image_size=[f.width, f.height],
+            conversion=f.conversion))
     return EncodeResponse(run=sr.name, faces=out)
 
 
@@ -69,8 +69,8 @@ async def reconstruct_image(sr: RunDep, state: StateDep, file: Annotated[UploadF
                             crop: Annotated[CropMode, Form()] = "auto") -> Response:
     """A face image -> its reconstruction as PNG (the crop the model saw is described in X-Face-Box / X-Face-Crop)."""
     data = await file.read()  # its size limit is checked with the decoding, as for every upload
-    (face,) = await faces_from([(file.filename or "file", data)], state.settings,
-                               size=sr.stored.run.model_cfg.image_size, crop=crop)
+    (face,) = await faces_from([(file.filename or "file", data)], state.settings, sr.stored.run, crop=crop)
     (recon,) = await state.batcher.run(lambda: sr.infer.reconstruct(face.pixels[None]), "reconstruct")
     return Response(png_bytes(recon), media_type="image/png",
-                    headers={"X-Face-Box": ",".join(map(str, face.box)), "X-Face-Crop": face.crop})
+                    headers={"X-Face-Box": ",".join(map(str, face.box)), "X-Face-Crop": face.crop,
+                             "X-Input-Conversion": face.conversion})

@@ -59,11 +59,13 @@ export async function decodeMany(run, latents) {
 }
 
 /**
- * The exact edit: source ({sample} or {latent}) moved to (valence, arousal) -> {blob, readV, readA, emotion}.
- * The PNG comes as is; the read-back VA rides in response headers (no base64 on the hot path).
+ * The exact edit: source ({sample}, {latent} or {image, box}) moved to (valence, arousal) -> {blob, readV, readA,
+ * emotion}. The PNG comes as is; the read-back VA rides in response headers (no base64 on the hot path). output "box"
+ * (image sources) sends the photo's face box with the edit pasted in instead of the decoded face.
  */
-export async function editFace(run, source, valence, arousal, signal) {
-  const resp = await post(`${runPath(run)}/edit`, { ...source, valence, arousal }, { signal });
+export async function editFace(run, source, valence, arousal, output = "face") {
+  const body = { ...source, valence, arousal, ...(output === "face" ? {} : { output }) };
+  const resp = await post(`${runPath(run)}/edit`, body);
   const h = resp.headers;
   return {
     blob: await resp.blob(),
@@ -73,8 +75,8 @@ export async function editFace(run, source, valence, arousal, signal) {
   };
 }
 
-/** The N x N sprite of the face edited across the VA plane -> {blob, layout}. */
-export async function editGrid(run, source, n) {
-  const resp = await post(`${runPath(run)}/edit-grid`, { ...source, n });
+/** The N x N sprite of the face edited across the VA plane -> {blob, layout}; output "box" as for editFace. */
+export async function editGrid(run, source, n, output = "face") {
+  const resp = await post(`${runPath(run)}/edit-grid`, { ...source, n, ...(output === "face" ? {} : { output }) });
   return { blob: await resp.blob(), layout: JSON.parse(resp.headers.get("X-Grid-Layout")) };
 }

@@ -3,6 +3,7 @@
 // the newest target next), so when the pointer rests the exact face lands one round trip later.
 
 import { editFace, editGrid } from "./api.js";
+import { SpriteSampler } from "./sprite.js";
 
 const GRID_N = 15; // 15 x 15 faces across [-1, 1]^2: a tile every 0.14 VA units
 
@@ -17,11 +18,9 @@ export class FaceEditor {
     this.hooks = hooks; // {onExact(editor, target), onError(editor, err)}
     this.canvas = card.querySelector("canvas.face");
     this.ctx = this.canvas.getContext("2d");
-    this.small = Object.assign(document.createElement("canvas"), { width: 64, height: 64 });
-    this.rowA = Object.assign(document.createElement("canvas"), { width: 64, height: 64 });
-    this.rowB = Object.assign(document.createElement("canvas"), { width: 64, height: 64 });
+    this.output = "face"; // what the edit endpoints send back (a PhotoEditor asks for the photo's face box)
     this.source = null;
-    this.sprite = null;
+    this.sprite = null; // a SpriteSampler once the grid is in
     this.want = null;
     this.shown = null; // the target whose exact edit is on screen
     this.token = 0;
@@ -39,13 +38,10 @@ export class FaceEditor {
     this.setNote("");
     this.card.querySelector("button.save").disabled = true;
     try {
-      const { blob, layout } = await editGrid(this.run, source, GRID_N);
+      const { blob, layout } = await editGrid(this.run, source, GRID_N, this.output);
       const bmp = await createImageBitmap(blob);
       if (token !== this.token) return false;
-      this.sprite = bmp;
-      this.layout = layout;
-      this.small.width = this.small.height = this.rowA.width = this.rowA.height = layout.tile;
-      this.rowB.width = this.rowB.height = layout.tile;
+      this.sprite = new SpriteSampler(bmp, layout);
       return true;
     } catch (err) {
       if (token === this.token) this.hooks.onError(this, err);
@@ -67,27 +63,7 @@ export class FaceEditor {
   /** Draw the sprite's estimate of the face at (v, a): instant, no request. Returns false without a sprite. */
   preview(v, a) {
     if (!this.sprite) return false;
-    const L = this.layout, n = L.n, t = L.tile;
-    const clamp = (x) => Math.max(0, Math.min(n - 1, x));
-    const fc = clamp(((v - L.valence[0]) / (L.valence[n - 1] - L.valence[0])) * (n - 1));
-    const fr = clamp(((L.arousal[0] - a) / (L.arousal[0] - L.arousal[n - 1])) * (n - 1));
-    const c0 = Math.floor(fc), r0 = Math.floor(fr), c1 = Math.min(c0 + 1, n - 1), r1 = Math.min(r0 + 1, n - 1);
-    const tx = fc - c0, ty = fr - r0;
-    const lerpRow = (cv, r) => {
-      const g = cv.getContext("2d");
-      g.globalAlpha = 1;
-      g.drawImage(this.sprite, c0 * t, r * t, t, t, 0, 0, t, t);
-      g.globalAlpha = tx;
-      g.drawImage(this.sprite, c1 * t, r * t, t, t, 0, 0, t, t);
-    };
-    lerpRow(this.rowA, r0);
-    lerpRow(this.rowB, r1);
-    const g = this.small.getContext("2d");
-    g.globalAlpha = 1;
-    g.drawImage(this.rowA, 0, 0);
-    g.globalAlpha = ty;
-    g.drawImage(this.rowB, 0, 0);
-    this.paint(this.small);
+    this.paint(this.sprite.at(v, a));
     this.shown = null;
     this.card.querySelector(".mode").textContent = "preview";
     this.card.querySelector(".target").textContent = `target V ${fmt(v)} A ${fmt(a)}`;
@@ -112,7 +88,7 @@ export class FaceEditor {
     const want = this.want, token = this.token;
     this.inflight = true;
     try {
-      const r = await editFace(this.run, this.source, want[0], want[1]);
+      const r = await editFace(this.run, this.source, want[0], want[1], this.output);
       if (token === this.token && same(this.want, want)) {
         const bmp = await createImageBitmap(r.blob);
         if (token === this.token && same(this.want, want)) this.showExact(bmp, r, want);
@@ -141,9 +117,13 @@ export class FaceEditor {
 
   save() {
     if (!this.exactBlob || !this.shown) return;
+    this.download(this.exactBlob, this.run);
+  }
+
+  download(blob, stem) {
     const a = document.createElement("a");
-    a.href = URL.createObjectURL(this.exactBlob);
-    a.download = `levasa-${this.run}-v${this.shown[0].toFixed(2)}-a${this.shown[1].toFixed(2)}.png`;
+    a.href = URL.createObjectURL(blob);
+    a.download = `levasa-${stem}-v${this.shown[0].toFixed(2)}-a${this.shown[1].toFixed(2)}.png`;
     document.body.appendChild(a);
     a.click();
     a.remove();

@@ -5,13 +5,15 @@ import * as api from "./api.js";
 import { $ } from "./dom.js";
 import { FaceEditor } from "./editor.js";
 import { showError } from "./errors.js";
+import { PhotoEditor } from "./photo.js";
 import { S, probe } from "./store.js";
 
 const editorRuns = () => (S.cmp ? [S.run, S.cmp] : [S.run]);
 const editorFor = (run) => S.editors.find((e) => e.run === run);
 const sameDataset = (a, b) => a && b && a.dataset === b.dataset && a.n_samples === b.n_samples;
 
-/** Build the cards and load the current face into each; once loaded, each previews and asks for the target. */
+/** Build the cards and load the current face into each; once loaded, each previews and asks for the target. An upload
+ * also gets the photo card: the photo itself, edited in place by the run on the map. */
 export async function setupEditors() {
   const box = $("#editors");
   box.replaceChildren();
@@ -22,19 +24,44 @@ export async function setupEditors() {
     box.appendChild(card);
     return new FaceEditor(run, card, { onExact, onError });
   });
-  await Promise.all(S.editors.map(async (ed) => {
+  const loads = S.editors.map(async (ed) => {
     const src = await sourceFor(ed.run);
-    if (!src) return;
-    if (await ed.load(src) && S.target) {
-      ed.preview(S.target[0], S.target[1]);
-      ed.request(S.target[0], S.target[1]);
-    }
-  }));
+    if (src) start(ed, await ed.load(src));
+  });
+  await Promise.all([...loads, setupPhoto()]);
+}
+
+/** The photo card for an upload (hidden otherwise). */
+async function setupPhoto() {
+  const slot = $("#photo");
+  slot.replaceChildren();
+  slot.hidden = S.face.kind !== "upload";
+  if (slot.hidden) return;
+  const card = $("#photo-card").content.firstElementChild.cloneNode(true);
+  card.querySelector(".run-name").textContent = S.run;
+  slot.appendChild(card);
+  const ed = new PhotoEditor(S.run, card, { onExact, onError }, S.face.file, S.face.enc[S.run]);
+  S.editors.push(ed);
+  try {
+    start(ed, await ed.load());
+  } catch (err) {
+    ed.setNote(`The photo could not be read here (${err.message}); the face above still edits.`);
+  }
+}
+
+/** A loaded editor shows the current target at once and asks for its exact edit. */
+function start(ed, loaded) {
+  if (loaded && S.target) {
+    ed.preview(S.target[0], S.target[1]);
+    ed.request(S.target[0], S.target[1]);
+  }
 }
 
 export function clearEditors() {
   S.editors = [];
   $("#editors").replaceChildren();
+  $("#photo").replaceChildren();
+  $("#photo").hidden = true;
 }
 
 /** What an editor of `run` edits: {sample: id} or {latent}; null (with a note on its card) when it cannot. */

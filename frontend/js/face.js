@@ -64,6 +64,7 @@ export async function uploadFile(file) {
       [el("b", {}, enc.emotion), " (nearest)"],
       [`model V ${fmt(enc.valence)} A ${fmt(enc.arousal)}`],
       [`box ${enc.box.width} px at (${enc.box.x}, ${enc.box.y})`],
+      ...(enc.conversion === "grayscale" ? [[`read as grayscale: ${S.run} was trained on grayscale faces`]] : []),
     ]);
   if (!VIEWS[S.view].va) $("#upload-status").textContent += " Switch the map to a VA view to see where it lands.";
   $("#face-input").src = await cropUrl(file, enc.box).catch(() => "");

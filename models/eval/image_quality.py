@@ -39,6 +39,13 @@ def _gray(images: np.ndarray) -> np.ndarray:
     return 0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]
 
 
+def laplacian_variance(images: np.ndarray) -> np.ndarray:
+    """(N,) variance of each image's luma Laplacian (the 4-neighbour stencil, interior pixels): its fine detail."""
+    g = _gray(images)
+    lap = 4 * g[:, 1:-1, 1:-1] - g[:, :-2, 1:-1] - g[:, 2:, 1:-1] - g[:, 1:-1, :-2] - g[:, 1:-1, 2:]
+    return lap.reshape(len(g), -1).var(1)
+
+
 def band_energy(images: np.ndarray, band: tuple[float, float]) -> np.ndarray:
     """(N,) spectral energy of each image in the band of periods ``band`` (pixels at 64 px)."""
     g = _gray(images)

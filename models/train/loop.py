@@ -26,6 +26,7 @@ from models.data.images import load_images
 from models.data.labels import read_labels
 from models.data.splits import heldout_name, make_split, read_split, write_split
 from models.device import autocast, resolve_device, resolve_precision, to_input
+from models.domain import color_mode
 from models.inference import evaluate_heads
 from models.io import append_jsonl, read_json, read_jsonl_last, write_json
 from models.losses import StepAids
@@ -135,7 +136,7 @@ def prepare_data(data_root: Path, train_cfg: TrainConfig, run_dir: Path, device:
             write_split(split_path, table, split)
     if not (split == "train").any():
         raise ValueError("the split leaves no training rows")
-    images = torch.from_numpy(load_images(table, progress=progress)).to(device)
+    pixels = load_images(table, progress=progress)
     summary = {
         "root": str(data_root),
         "name": data_root.name,
@@ -143,7 +144,9 @@ def prepare_data(data_root: Path, train_cfg: TrainConfig, run_dir: Path, device:
         "split": {s: int((split == s).sum()) for s in ("train", "val", "test")},
         "heldout": heldout_name(split),
         "emotions": {e: table.emotions.count(e) for e in sorted(set(table.emotions))},
+        "color": color_mode(pixels, np.flatnonzero(split == "train")),  # images from elsewhere meet it (models.domain)
     }
+    images = torch.from_numpy(pixels).to(device)
     return TrainData(images, table.va.astype(np.float32), split, summary, list(table.files))
 
 
