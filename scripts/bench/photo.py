@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--faces", type=int, default=None, help="faces per run (default 64; quick 8)")
     args = p.parse_args(argv)
     from models.recipes import load_recipe
-    from models.runs import load_run
+    from models.runs import WEIGHTS, load_run
     from models.train.ensure import ensure_run
     from scripts.bench.runs import QUICK_DATA, demo_levasa
 
@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         ensure_run(gray_dir, load_recipe("levasa"), data=gray_copy(QUICK_DATA, Path("bench-out/synth-quick-gray")),
                    epochs=1)
         gray = load_run(gray_dir)
-    elif (FER_RUN / "model.safetensors").is_file():
+    elif (FER_RUN / WEIGHTS).is_file():
         gray = load_run(FER_RUN)
         real, fer_judge = held_out_faces(gray, n, FER_RUN.parent, False)
         print_paste("fer_", f"{gray.name} on FER2013 {gray.config['dataset'].get('name')}",
