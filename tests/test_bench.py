@@ -208,3 +208,19 @@ def test_bench_step_quick_prints_each_recipes_step_beside_the_demos():
     bad = subprocess.run([sys.executable, "-m", "scripts.bench.step", "--quick", "no-such-recipe"], cwd=ROOT,
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "no-such-recipe" in bad.stderr
+
+
+def test_bench_photo_quick_pastes_inside_the_box_and_meets_a_gray_runs_domain():
+    r = subprocess.run([sys.executable, "-m", "scripts.bench.photo", "--quick"], cwd=ROOT, capture_output=True,
+                       text=True, timeout=900)
+    assert r.returncode == 0, (r.stdout[-2000:], r.stderr[-2000:])
+    figs = _figures(r.stdout)
+    assert set(figs) == {"paste_outside_box_max", "paste_sharpness_ratio", "paste_judge_ccc_v", "paste_judge_ccc_a",
+                         "color_gray_match"}
+    assert int(figs["paste_outside_box_max"]) == 0, "a paste never reaches outside the face box"
+    assert float(figs["color_gray_match"]) == 0.0, "a colour face reads as its grayscale copy on a gray run"
+    skipped = float(re.search(r"conversion skipped ([0-9.]+)", _figure_text(r.stdout, "color_gray_match")).group(1))
+    assert skipped > 0, "without the conversion the gray run reads colour differently: the figure can fail"
+    assert "trained on gray faces" in r.stdout
+    raw = float(re.search(r"raw decode ([0-9.]+)", _figure_text(r.stdout, "paste_sharpness_ratio")).group(1))
+    assert float(figs["paste_sharpness_ratio"]) > raw, "the paste keeps more of the photo's detail than the decode"
