@@ -224,3 +224,21 @@ def test_bench_photo_quick_pastes_inside_the_box_and_meets_a_gray_runs_domain():
     assert "trained on gray faces" in r.stdout
     raw = float(re.search(r"raw decode ([0-9.]+)", _figure_text(r.stdout, "paste_sharpness_ratio")).group(1))
     assert float(figs["paste_sharpness_ratio"]) > raw, "the paste keeps more of the photo's detail than the decode"
+
+
+def test_bench_unseen_quick_scores_uploads_through_a_running_service():
+    r = subprocess.run([sys.executable, "-m", "scripts.bench.unseen", "--quick"], cwd=ROOT, capture_output=True,
+                       text=True, timeout=900)
+    assert r.returncode == 0, (r.stdout[-2000:], r.stderr[-2000:])
+    figs = _figures(r.stdout)
+    assert set(figs) == {"ck_valence_sign", "ck_emotion_acc"}
+    assert 0 <= float(figs["ck_valence_sign"]) <= 1 and "majority class" in _figure_text(r.stdout, "ck_emotion_acc")
+    rows = dict(re.findall(r"^  (happy|sad)\s+([+-][0-9.]+)\s", r.stdout, re.M))
+    assert float(rows["happy"]) > float(rows["sad"]), "even a one-epoch run reads happy faces above sad ones"
+    assert "crop whole" in r.stdout, "uploads went through the service's crop (faces this small are taken whole)"
+
+
+def test_bench_unseen_refuses_a_folder_without_labels(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "scripts.bench.unseen", "--data", str(tmp_path), "--runs", "levasa"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "labels.csv" in r.stderr, r.stderr
