@@ -21,7 +21,7 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml | $(BIN)/python
 # Train the default runs on the built-in synthetic faces when none exist yet, export what the explorer shows, then
 # serve it (http://127.0.0.1:8000; LEVASA_PORT / LEVASA_HOST to change).
 demo: setup
-	$(BIN)/levasa demo --serve
+	$(BIN)/levasa demo --serve $(if $(DATA),--data "$(DATA)")
 
 # Serve every run in runs/ (settings: LEVASA_* environment variables, see backend/settings.py).
 serve: setup

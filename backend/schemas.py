@@ -52,6 +52,8 @@ class RunSummary(BaseModel):
     label_mode: str | None = Field(None, description="continuous or discrete")
     latent: LatentSizes | None = None
     dataset: str | None = None
+    synthetic: bool = Field(False, description="trained on the built-in synthetic faces only: it has never seen a "
+                                               "real face (levasa demo --data DIR makes a real-face run)")
     n_samples: int = Field(0, description="dataset faces with latents (for projections and thumbnails)")
     epochs: int | None = None
     headline: dict[str, float] = Field({}, description="a few held-out figures (ccc_v, ccc_a, recon_mse, ...): from "

@@ -17,6 +17,7 @@ from typing import Literal
 import numpy as np
 import torch
 
+from models.data.synthetic import is_synthetic
 from models.data.transfer import ELLIPSES_FILE, Ellipse, affectnet_ellipses, nearest_ellipse
 from models.io import RunError
 from models.runs import LATENTS, METRICS_JSON, PROJECTIONS, SUMMARY, THUMBS, LoadedRun, load_run
@@ -48,6 +49,7 @@ class StoredRun:
     ellipses: dict[str, Ellipse] = field(default_factory=affectnet_ellipses)
     missing: list[str] = field(default_factory=list)  # artifacts not written yet (or damaged), and how to write them
     load_s: float = 0.0
+    synthetic: bool = False  # trained on the built-in synthetic faces only
 
     @property
     def ready(self) -> bool:
@@ -84,7 +86,9 @@ def load_stored(path: Path, device: torch.device) -> StoredRun:
     _load_dataset_files(st)
     st.metrics = _json(path / METRICS_JSON, st)
     st.summary = _json(path / SUMMARY, st)
-    st.ellipses = _dataset_ellipses(st.run.config.get("dataset", {}).get("root")) or st.ellipses
+    root = st.run.config.get("dataset", {}).get("root")
+    st.ellipses = _dataset_ellipses(root) or st.ellipses
+    st.synthetic = is_synthetic(root)
     st.status = "ready"
     return st
 

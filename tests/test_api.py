@@ -75,6 +75,7 @@ def test_runs_list_and_detail(client):
     runs = {r["name"]: r for r in client.get("/api/runs").json()}
     assert runs["tiny"]["kind"] == "levasa" and runs["tiny"]["latent"] == {"zv": 32, "za": 32, "zz": 32, "total": 96}
     assert runs["tiny"]["n_samples"] == 320
+    assert runs["tiny"]["synthetic"] is True, "trained on the generator's faces, and the page must say so to a photo"
     d = client.get("/api/runs/tiny").json()
     assert d["config"]["model"]["kind"] == "levasa" and "happy" in d["emotions"]
     assert client.get("/api/runs/truncated").json()["status"] == "error"

@@ -214,6 +214,7 @@ def test_upload_lands_on_the_map_with_its_reconstruction(page, synth_dir):
     page.wait_for_function("document.getElementById('face-recon').naturalWidth === 64", timeout=30_000)
     assert "your upload" in page.inner_text("#face-title")
     assert "taken as a face crop" in page.inner_text("#upload-status")
+    assert page.locator("#face-info .warn").count() == 0, "a synthetic face on a synthetic run needs no warning"
     marker = page.locator(".marker-upload")
     assert marker.is_visible()
     enc = page.evaluate("Object.values(window.__levasa.state.face.enc)[0]")
@@ -250,6 +251,8 @@ def test_the_uploaded_photo_itself_is_edited_in_place(page, synth_dir, tmp_path)
     page.wait_for_function(PHOTO_EXACT, timeout=60_000)
     size = page.eval_on_selector(".photo-editor canvas.face", "c => [c.width, c.height]")
     assert size == [240, 180], "the photo is shown whole, at its own aspect ratio"
+    warn = page.inner_text("#face-info .warn")
+    assert "trained on synthetic faces only" in warn and "levasa demo --data DIR" in warn
     box = page.evaluate("window.__levasa.state.face.enc.tiny.box")  # the face found in the photo
     x0, x1 = box["x"], box["x"] + box["width"]
     assert 0 < x0 < x1 < 240

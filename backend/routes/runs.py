@@ -53,7 +53,8 @@ def _fields(sr: ServedRun) -> dict:
     figures, source = headline(st)
     return {"name": sr.name, "status": sr.status, "kind": c.kind, "label_mode": c.label_mode,
             "latent": LatentSizes(zv=c.zv_dim, za=c.za_dim, zz=c.zz_dim, total=c.latent_dim),
-            "dataset": st.run.config.get("dataset", {}).get("name"), "n_samples": st.n_samples,
+            "dataset": st.run.config.get("dataset", {}).get("name"), "synthetic": st.synthetic,
+            "n_samples": st.n_samples,
             "epochs": st.run.train_cfg.epochs, "headline": figures, "headline_source": source}
 
 

@@ -472,6 +472,15 @@ def generate(out_dir: str | Path, n: int = 20000, seed: int = 0, n_identities: i
             "seconds": time.perf_counter() - t0}
 
 
+def is_synthetic(root: str | Path | None) -> bool:
+    """Whether the dataset folder holds this generator's faces (its dataset.json, as generate() writes it)."""
+    try:
+        meta = json.loads((Path(root or "") / "dataset.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and {"identities", "uniform_share", "version"} <= set(meta)
+
+
 def ensure_synthetic(out_dir: str | Path, n: int = 20000, seed: int = 0, log=print) -> Path:
     """The synthetic dataset in ``out_dir``, drawn unless a labels.csv is already there. Returns the folder."""
     out_dir = Path(out_dir)

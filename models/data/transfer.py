@@ -130,8 +130,10 @@ def transfer_labels(
     drop_unknown: bool = False,
     images_dir: Path | None = None,
     join_csv: Path | None = None,
+    keep_given: bool = False,
 ) -> dict:
     """Read a labels.csv (file, emotion, ...), add VA sampled from the ellipses, write OUT/labels.csv.
+    ``keep_given``: a row that already has valence and arousal in [-1, 1] keeps them (only the rest are sampled).
 
     ``file`` paths are rewritten relative to OUT so the new folder reads as a dataset wherever the images live
     (``images_dir``: where the files are, default the CSV's folder). ``join_csv`` adds its columns (a split, a subject
@@ -144,6 +146,9 @@ def transfer_labels(
     if join_csv is not None:
         header += _join_columns(rows, header, Path(join_csv))
     va, keep = sample_in_ellipses([r["emotion"] for r in rows], ellipses, np.random.default_rng(seed), drop_unknown)
+    given = _given_va(rows) if keep_given else np.zeros(len(rows), bool)
+    for i in np.flatnonzero(given):
+        va[i], keep[i] = (float(rows[i]["valence"]), float(rows[i]["arousal"])), True
     if discrete:
         va[keep] = to_discrete(va[keep]) / 10.0
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -159,9 +164,21 @@ def transfer_labels(
     return {
         "rows": len(rows),
         "written": len(out_rows),
+        "given": int(given.sum()),
         "dropped": dict(Counter(n for n, k in zip(names, keep) if not k)),
         "per_emotion": dict(Counter(n for n, k in zip(names, keep) if k)),
     }
+
+
+def _given_va(rows: list[dict]) -> np.ndarray:
+    """(N,) bool: the rows whose valence and arousal are numbers in [-1, 1]."""
+    def ok(r: dict) -> bool:
+        try:
+            v, a = float(r.get("valence") or "nan"), float(r.get("arousal") or "nan")
+        except ValueError:
+            return False
+        return -1.0 <= v <= 1.0 and -1.0 <= a <= 1.0
+    return np.array([ok(r) for r in rows], bool)
 
 
 def _join_columns(rows: list[dict], header: list[str], join_csv: Path) -> list[str]:
