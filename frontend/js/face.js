@@ -65,9 +65,7 @@ export async function uploadFile(file) {
       [`model V ${fmt(enc.valence)} A ${fmt(enc.arousal)}`],
       [`box ${enc.box.width} px at (${enc.box.x}, ${enc.box.y})`],
       ...(enc.conversion === "grayscale" ? [[`read as grayscale: ${S.run} was trained on grayscale faces`]] : []),
-      ...(syntheticOnly(enc) ? [[el("span", { class: "warn" }, `${S.run} was trained on synthetic faces only and `
-        + "has never seen a real one: a photo is read and redrawn as the nearest synthetic face. For real photos, "
-        + "make a real-face run from a folder of labelled faces: levasa demo --data DIR (or make demo DATA=DIR).")]] : []),
+      ...(syntheticOnly(enc) ? [[el("span", { class: "warn" }, syntheticNote(S.run))]] : []),
     ]);
   if (!VIEWS[S.view].va) $("#upload-status").textContent += " Switch the map to a VA view to see where it lands.";
   $("#face-input").src = await cropUrl(file, enc.box).catch(() => "");
@@ -80,6 +78,9 @@ export async function uploadFile(file) {
 
 /** An upload that is no synthetic face (not the generator's 64 px) sent to a run that knows only synthetic faces. */
 const syntheticOnly = (enc) => S.detail && S.detail.synthetic && !(enc.image_size[0] === 64 && enc.image_size[1] === 64);
+const syntheticNote = (run) => `${run} was trained on synthetic faces only and has never seen a real one: a photo is `
+  + "read and redrawn as the nearest synthetic face. For real photos, make a real-face run from a folder of labelled "
+  + "faces: levasa demo --data DIR (or make demo DATA=DIR).";
 
 /** file -> its FaceEncoding, with the outcome in the upload status line; null (and the reason shown) if refused. */
 async function encodeUpload(file) {
