@@ -54,10 +54,8 @@ EXPR_ROWS, EXPR_COLS = slice(14, 58), slice(12, 52)
 
 
 def expression_box(device: torch.device | str = "cpu") -> torch.Tensor:
-    """(64, 64) bool, True inside the expression box."""
-    m = torch.zeros(64, 64, dtype=torch.bool, device=device)
-    m[EXPR_ROWS, EXPR_COLS] = True
-    return m
+    """(64, 64) bool, True inside the expression box: the hard (unfeathered) expression mask."""
+    return expression_mask(0.0, device) > 0.5
 
 
 def expression_mask(feather: float = 0.0, device: torch.device | str = "cpu") -> torch.Tensor:

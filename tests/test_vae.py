@@ -159,7 +159,10 @@ def test_feathered_mask_ramps_smoothly_across_the_box_edge_and_is_the_hard_box_a
     from models.editing import EXPR_COLS, EXPR_ROWS, expression_box, expression_mask
 
     hard = expression_mask(0.0)
-    assert torch.equal(hard > 0.5, expression_box()) and set(hard.unique().tolist()) <= {0, 1}
+    box = expression_box()
+    area = (EXPR_ROWS.stop - EXPR_ROWS.start) * (EXPR_COLS.stop - EXPR_COLS.start)
+    assert box[EXPR_ROWS, EXPR_COLS].all() and int(box.sum()) == area, "the hard box is exactly the box's slices"
+    assert set(hard.unique().tolist()) <= {0, 1}
     m = expression_mask(8.0)
     row = m[(EXPR_ROWS.start + EXPR_ROWS.stop) // 2]  # across the left and right edges
     left = row[EXPR_COLS.start - 6 : EXPR_COLS.start + 6]
