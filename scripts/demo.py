@@ -29,7 +29,8 @@ RUNS = Path("runs")
 N_FACES = 20000  # the demo's synthetic faces (seed 0)
 DEMO_RECIPES = ("levasa", "vanilla")  # run name = recipe name
 REAL_RECIPE = "real-levasa"  # what --data trains
-REAL_MIN_IMAGES = 100_000  # images a real-face run sees at the least: about 8 minutes on this machine's 2 cores
+REAL_MIN_IMAGES = 100_000  # images a real-face run sees at the least
+GROUP_COLUMNS = ("subject", "identity")  # a labels.csv column that names the person: the split is drawn by it
 
 
 def print_table(summaries: list[dict]) -> None:
@@ -81,13 +82,17 @@ def prepare_real(src: Path, name: str | None, retrain: bool = False,
     name = name or f"{stem}-levasa"
     data = prepare_real_faces(src, Path("data") / f"{stem}_va")
     recipe = load_recipe(REAL_RECIPE)
-    n_train = len(read_labels(data, require_va=True)) * (1 - recipe.train.val_fraction)
+    table = read_labels(data, require_va=True)
+    groups = next((c for c in GROUP_COLUMNS if c in table.columns), "")  # no person on both sides of the split
+    n_train = len(table) * (1 - recipe.train.val_fraction)
     epochs = max(recipe.train.epochs, math.ceil(min_images / max(n_train, 1)))
     if epochs > recipe.train.epochs:
         print(f"== {n_train:,.0f} training faces: {epochs} epochs, so the run sees {min_images:,} images at least")
+    if groups:
+        print(f"== held-out faces drawn by {groups}: no {groups} on both sides")
     if retrain:
         shutil.rmtree(RUNS / name, ignore_errors=True)
-    summary = ensure_run(RUNS / name, recipe, data=data, epochs=epochs)
+    summary = ensure_run(RUNS / name, recipe, data=data, epochs=epochs, split_column=groups)
     ensure_exported(RUNS / name)
     return [summary], name
 

@@ -38,7 +38,9 @@ def test_demo_data_makes_a_served_run_from_a_folder_per_emotion(class_folders, t
     happy = table.va[[e == "happy" for e in table.emotions]]
     assert (happy[:, 0] > 0).all(), "transferred VA lies inside happy's ellipse"
     run = tmp_path / "runs" / "my-faces-levasa"
-    assert ck.read_json(run / ck.CONFIG)["train"]["epochs"] == 15, "81 training faces: 15 epochs to see 1,200 images"
+    train = ck.read_json(run / ck.CONFIG)["train"]
+    assert train["epochs"] == 15, "81 training faces: 15 epochs to see 1,200 images"
+    assert train["split_column"] == "", "no column names the person: the held-out rows are drawn with the seed"
     assert all((run / f).is_file() for f in (ck.SUMMARY, *ck.SERVING_FILES))
     out = capsys.readouterr().out
     assert "a folder per emotion" in out and "15 epochs" in out
@@ -69,6 +71,31 @@ def test_demo_data_keeps_the_va_a_labels_csv_gives(synth_dir, tmp_path):
     for i, r in enumerate(rows):
         if i % 2 == 0:
             assert table.va[i] == pytest.approx([float(r["valence"]), float(r["arousal"])], abs=1e-6)
+
+
+def test_demo_data_splits_by_the_person_when_a_column_names_them(synth_dir, tmp_path, monkeypatch):
+    from scripts import demo
+
+    src = tmp_path / "people"
+    (src / "images").mkdir(parents=True)
+    rows = _rows(synth_dir, 120)
+    with open(src / "labels.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=["file", "emotion", "identity"])
+        w.writeheader()
+        for r in rows:
+            shutil.copy(synth_dir / r["file"], src / "images" / Path(r["file"]).name)
+            w.writerow({"file": Path(r["file"]).name, "emotion": r["emotion"], "identity": r["identity"]})
+    monkeypatch.chdir(tmp_path)
+    assert demo.main(["--data", str(src), "--min-images", "100"]) == 0
+    run = tmp_path / "runs" / "people-levasa"
+    assert ck.read_json(run / ck.CONFIG)["train"]["split_column"] == "identity"
+    with open(run / ck.SPLIT, newline="") as f:
+        split = {r["file"]: r["split"] for r in csv.DictReader(f)}
+    by_file = {Path(r["file"]).name: r["identity"] for r in rows}
+    sides = {}
+    for file, side in split.items():
+        sides.setdefault(by_file[Path(file).name], set()).add(side)
+    assert all(len(s) == 1 for s in sides.values()), "no person on both sides of the split"
 
 
 @pytest.mark.parametrize(("make", "says"), [
