@@ -7,6 +7,7 @@ status and a message that says what was wrong and what is accepted.
 from __future__ import annotations
 
 import io
+import re
 import struct
 import warnings
 import zlib
@@ -19,6 +20,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF", "TIFF")
 ACCEPTED = "PNG, JPEG, WebP, BMP, GIF (first frame) or TIFF"
 CROP_MODES = ("auto", "detect", "center", "none")
+BOX_TEXT = re.compile(r"\d{1,6},\d{1,6},\d{1,6},\d{1,6}")  # a face box as the edit routes take it: x,y,width,height
 
 
 class ImageError(ValueError):
@@ -115,10 +117,9 @@ def detect_face(img: Image.Image) -> tuple[int, int, int, int] | None:
 
 def parse_box(text: str, width: int, height: int) -> tuple[int, int, int, int]:
     """ "x,y,width,height" (pixels of the upload after EXIF rotation, as /encode reports) -> a box inside the image."""
-    try:
-        x, y, w, h = (int(v) for v in text.split(","))
-    except ValueError:
-        raise ImageError(422, f"box must be four integers x,y,width,height (as /encode's box), got {text!r}") from None
+    if not BOX_TEXT.fullmatch(text):
+        raise ImageError(422, f"box must be four integers x,y,width,height (as /encode's box), got {text[:80]!r}")
+    x, y, w, h = (int(v) for v in text.split(","))
     if w < 8 or h < 8 or x < 0 or y < 0 or x + w > width or y + h > height:
         raise ImageError(422, f"box {x},{y},{w},{h} must lie inside the {width} x {height} image and be at least 8 x 8")
     return x, y, w, h

@@ -154,12 +154,12 @@ class VA(BaseModel):
 
 
 PhotoOutput = Literal["face", "box", "photo"]
+GRID_PHOTO_TILE = 128  # the largest tile of an output=box grid: the page's 15 x 15 sprite is 1,920 px a side
 OUTPUT = ("face: the decoded face at the model's size; photo (image sources): the whole uploaded photo at its own "
           "resolution with the edit's change pasted under a soft face mask, unchanged outside the face box; box: the "
           "same photo's face box only (X-Face-Box says where it goes)")
 BOX = ("image sources: the face box x,y,width,height in the image's pixels (as /encode reports it); skips detection, "
-       "so "
-       "repeated edits of one photo use the same box")
+       "so repeated edits of one photo use the same box (a box that is not square is squashed, as crop=none does)")
 
 
 class EditSource(Strict):
@@ -167,14 +167,16 @@ class EditSource(Strict):
     sample: int | None = Field(None, ge=0, description="a dataset face by id (see projections)")
     image: str | None = Field(None, description="a base64 image file, encoded first (see crop and box)")
     crop: CropMode = Field("auto", description="image sources: how the face is found (as /encode)")
-    box: str | None = Field(None, pattern=r"^\d+,\d+,\d+,\d+$", description=BOX, examples=["40,32,180,180"])
+    box: str | None = Field(None, max_length=64, description=BOX, examples=["40,32,180,180"])
 
     @model_validator(mode="after")
     def _one(self):
         given = [k for k in ("latent", "sample", "image") if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError(f"send exactly one face: latent, sample or image (got {', '.join(given) or 'none'})")
-        if getattr(self, "output", "face") != "face" and self.image is None:
+        if self.image is None and (self.box is not None or self.crop != "auto"):
+            raise ValueError("box and crop apply to an image source; a latent or a sample has no photo to crop")
+        if getattr(self, "output", "face") != "face" and self.image is None:  # EditRequest's and GridRequest's
             raise ValueError(f"output {self.output} pastes the edit into an uploaded photo: send the face as image")
         return self
 
@@ -205,8 +207,8 @@ class GridRequest(EditSource):
                            "json: base64 sprite and layout")
     output: Literal["face", "box"] = Field(
         "face", description="face: decoded faces; box (image sources): each tile is the photo's face box with that "
-                            "edit pasted in (as /edit output=box), squashed to a square of at most 128 px; draw it "
-                            "over layout.box")
+                            f"edit pasted in (as /edit output=box), squashed to a square of at most {GRID_PHOTO_TILE} "
+                            "px; draw it over layout.box")
 
 
 class GridLayout(BaseModel):

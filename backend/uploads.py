@@ -8,7 +8,6 @@ from functools import partial
 
 import numpy as np
 from fastapi import HTTPException, Request
-from PIL import Image
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -74,23 +73,19 @@ def _short(e: ValidationError) -> str:
     return "; ".join(problem_line({**err, "loc": ("body", *err["loc"])}) for err in e.errors()[:5])
 
 
-def _faces(blobs: list[tuple[str, bytes]], settings: Settings, run: LoadedRun, *, crop: str, box: str | None,
-           keep_photo: bool) -> list[Face]:
+def faces_of(blobs: list[tuple[str, bytes]], settings: Settings, run: LoadedRun, *, crop: str = "auto",
+             box: str | None = None, keep_photo: bool = False) -> list[Face]:
+    """Uploaded images (name, bytes) -> the faces the run sees: decoded, in the run's domain, cropped (ImageError on
+    the first bad one)."""
     out = []
     for name, data in blobs:
         img = decode_image(data, name, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_image_pixels)
-        seen, conversion = in_domain(img, run)
-        face = crop_face(seen, run.model_cfg.image_size, crop, box=parse_box(box, *img.size) if box else None)
+        given = parse_box(box, *img.size) if box is not None else None
+        seen, conversion = run.image_to_domain(img)  # the whole upload, before cropping and resizing
+        face = crop_face(seen, run.model_cfg.image_size, crop, box=given)
         face.conversion, face.photo = conversion, img if keep_photo else None
         out.append(face)
     return out
-
-
-def in_domain(img: Image.Image, run: LoadedRun) -> tuple[Image.Image, str]:
-    """The whole upload as the run's training images were (before cropping and resizing, so a colour photo and its
-    grayscale copy give the same pixels), and what was done."""
-    pixels, conversion = run.to_domain(np.asarray(img))
-    return (img if conversion == "none" else Image.fromarray(pixels)), conversion
 
 
 async def faces_from(blobs: list[tuple[str, bytes]], settings: Settings, run: LoadedRun, *, crop: str,
@@ -98,9 +93,16 @@ async def faces_from(blobs: list[tuple[str, bytes]], settings: Settings, run: Lo
     """Decode, meet the run's domain and crop every image off the event loop (PIL and OpenCV release the GIL); the
     first bad one -> 4xx. ``box`` ("x,y,w,h") skips detection; ``keep_photo`` keeps the decoded upload for pasting."""
     try:
-        return await run_in_threadpool(partial(_faces, blobs, settings, run, crop=crop, box=box, keep_photo=keep_photo))
+        return await run_in_threadpool(partial(faces_of, blobs, settings, run, crop=crop, box=box,
+                                               keep_photo=keep_photo))
     except ImageError as e:
         raise HTTPException(e.status, e.message) from None
+
+
+def face_headers(face: Face | None) -> dict[str, str]:
+    """Where the face was found and what was done to the upload, as PNG responses' headers."""
+    return {} if face is None else {"X-Face-Box": ",".join(map(str, face.box)), "X-Face-Crop": face.crop,
+                                    "X-Input-Conversion": face.conversion}
 
 
 def stack(faces: list[Face]) -> np.ndarray:

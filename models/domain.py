@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from PIL import Image, ImageChops
 
 COLOR_MODES = ("rgb", "gray")
 GRAY_SPREAD = 2.0  # an image is grayscale when its channels differ by at most this many levels on average (JPEG noise)
@@ -56,6 +57,19 @@ def to_domain(pixels: np.ndarray, color: str, axis: int = -1) -> tuple[np.ndarra
     return gray, "none" if np.array_equal(gray, pixels) else "grayscale"
 
 
+def image_to_domain(img: Image.Image, color: str) -> tuple[Image.Image, str]:
+    """An RGB PIL image -> (the image as the run's training images were, what was done), as ``to_domain`` does for
+    arrays (the same pixels: Pillow's luma is ``luma``), without numpy copies of a large photo."""
+    if color not in COLOR_MODES:
+        raise ValueError(f"color must be one of {', '.join(COLOR_MODES)}, got {color!r}")
+    if color == "rgb":
+        return img, "none"
+    r, g, b = img.split()
+    if ImageChops.difference(r, g).getbbox() is None and ImageChops.difference(g, b).getbbox() is None:
+        return img, "none"  # already grayscale
+    return img.convert("L").convert("RGB"), "grayscale"
+
+
 def run_color(config: dict) -> str:
     """The colour mode a run's config.json records; a run trained before the record is measured from its dataset's
     files (a sample of them), and taken as "rgb" when they cannot be read."""
@@ -78,4 +92,4 @@ def _measure_dataset(root: str | None) -> str:
         return "rgb"
 
 
-__all__ = ["COLOR_MODES", "color_mode", "luma", "to_domain", "run_color"]
+__all__ = ["COLOR_MODES", "color_mode", "luma", "to_domain", "image_to_domain", "run_color"]

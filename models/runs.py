@@ -23,10 +23,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 from safetensors.torch import load_file, save_file
 
 from models.config import ConfigError, ModelConfig, TrainConfig
-from models.domain import run_color, to_domain
+from models.domain import image_to_domain, run_color, to_domain
 from models.io import RunError, atomic_write, read_json
 from models.vae import VAE
 
@@ -128,6 +129,10 @@ class LoadedRun:
         """uint8 RGB images from elsewhere (RGB along ``axis``) -> as this run's training images were, and what was
         done ("grayscale" or "none")."""
         return to_domain(pixels, self.color, axis)
+
+    def image_to_domain(self, img: Image.Image) -> tuple[Image.Image, str]:
+        """An RGB PIL image from elsewhere -> as this run's training images were, and what was done."""
+        return image_to_domain(img, self.color)
 
 
 def load_run(run_dir: str | Path, device: str | torch.device = "cpu") -> LoadedRun:

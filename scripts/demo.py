@@ -76,6 +76,7 @@ def prepare_real(src: Path, name: str | None, retrain: bool = False,
     from models.data.realfaces import prepare_real_faces
     from models.eval.export import ensure_exported
     from models.recipes import load_recipe
+    from models.runs import CONFIG
     from models.train.ensure import ensure_run
 
     stem = re.sub(r"[^A-Za-z0-9_-]+", "-", src.resolve().name).strip("-") or "faces"
@@ -90,7 +91,9 @@ def prepare_real(src: Path, name: str | None, retrain: bool = False,
         print(f"== {n_train:,.0f} training faces: {epochs} epochs, so the run sees {min_images:,} images at least")
     if groups:
         print(f"== held-out faces drawn by {groups}: no {groups} on both sides")
-    if retrain:
+    config = RUNS / name / CONFIG
+    stale = config.is_file() and config.stat().st_mtime < (data / "labels.csv").stat().st_mtime
+    if retrain or stale:  # a run trained before its data was made again knows other faces than the folder's
         shutil.rmtree(RUNS / name, ignore_errors=True)
     summary = ensure_run(RUNS / name, recipe, data=data, epochs=epochs, split_column=groups)
     ensure_exported(RUNS / name)

@@ -48,7 +48,12 @@ def test_demo_data_makes_a_served_run_from_a_folder_per_emotion(class_folders, t
 
     assert not is_synthetic(tmp_path / "data" / "my-faces_va"), "real faces: the page gives no synthetic warning"
     assert demo.main(["--data", str(class_folders), "--min-images", "1200"]) == 0
-    assert "is ready" in capsys.readouterr().out, "a second call reuses the prepared data and the finished run"
+    out = capsys.readouterr().out
+    assert "is ready" in out and "exists with this recipe" in out, "a second call reuses the data and the run"
+    next((class_folders / "happy").iterdir()).unlink()  # the folder changed: its data and run are made again
+    assert demo.main(["--data", str(class_folders), "--min-images", "1200"]) == 0
+    assert len(read_labels(tmp_path / "data" / "my-faces_va")) == 89
+    assert "== training runs/my-faces-levasa" in capsys.readouterr().out, "a run of the old folder is not served"
 
 
 def test_demo_data_keeps_the_va_a_labels_csv_gives(synth_dir, tmp_path):

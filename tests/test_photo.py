@@ -126,13 +126,39 @@ def test_fewshot_converts_a_colour_dataset_for_a_gray_run(gray_run, synth_dir, c
 
 # --- the paste ---
 def test_paste_at_the_faces_own_va_returns_the_photo(photo):
-    from models.paste import paste_box, paste_photo
+    from models.paste import paste_photo
 
     recon = np.random.default_rng(2).integers(0, 256, (64, 64, 3), dtype=np.uint8)
     assert np.array_equal(paste_photo(photo, BOX, recon, recon, 0.0), photo), "no change asked, none made"
-    far = paste_box(photo, BOX, recon[None], recon, np.array([1.0]))[0]
-    x, y, w, h = BOX
-    assert not np.array_equal(far, photo[y : y + h, x : x + w]), "a far edit takes the decode's coarse structure"
+
+
+def test_a_far_paste_takes_the_decodes_coarse_structure_and_keeps_the_photos_detail():
+    import cv2
+
+    from models.paste import paste_box
+
+    rng = np.random.default_rng(3)
+    photo = np.clip(210 + rng.normal(0, 20, (200, 200, 3)), 0, 255).astype(np.uint8)  # a bright, textured face
+    flat = np.full((64, 64, 3), 100, np.uint8)  # the decode: a darker, flat face
+    out = paste_box(photo, (0, 0, 200, 200), flat[None], flat, np.array([1.0]))[0].astype(np.float32)
+    centre = (slice(80, 120), slice(80, 120))
+    blur = lambda a: cv2.GaussianBlur(a.astype(np.float32), (0, 0), 6)  # noqa: E731
+    assert abs(float(blur(out)[centre].mean()) - 100) < 5, "the coarse level is the decode's"
+    detail = lambda a: a.astype(np.float32) - blur(a)  # noqa: E731
+    kept = np.corrcoef(detail(out)[centre].ravel(), detail(photo)[centre].ravel())[0, 1]
+    assert kept > 0.95, f"the photo's own fine detail stays (correlation {kept:.3f})"
+
+
+def test_a_gray_runs_paste_keeps_a_colour_photos_colours():
+    from models.paste import paste_box
+
+    rng = np.random.default_rng(4)
+    photo = rng.integers(60, 190, (160, 160, 3), dtype=np.uint8)
+    gray = lambda v: np.full((64, 64, 3), v, np.uint8)  # noqa: E731  (a gray run decodes gray)
+    out = paste_box(photo, (0, 0, 160, 160), gray(150)[None], gray(110), np.array([1.0]), gray=True)[0].astype(int)
+    assert np.abs(out - photo).max() > 20, "the face changed"
+    chroma = lambda a: a[..., :2].astype(int) - a[..., 1:].astype(int)  # noqa: E731  (R - G, G - B)
+    assert np.abs(chroma(out) - chroma(photo)).max() <= 1, "every channel moved alike: the colours stay"
 
 
 def test_face_mask_is_zero_on_the_box_border_and_one_at_its_centre():
@@ -165,12 +191,14 @@ def test_edit_photo_changes_only_the_face_box(client, photo):
 def test_edit_grid_of_pasted_boxes(client, photo):
     import base64
 
-    body = {"image": base64.b64encode(png(Image.fromarray(photo))).decode(), "box": ",".join(map(str, BOX)),
+    box = (30, 10, 150, 150)
+    body = {"image": base64.b64encode(png(Image.fromarray(photo))).decode(), "box": ",".join(map(str, box)),
             "n": 3, "output": "box", "format": "json"}
     r = client.post("/api/runs/colour/edit-grid", json=body)
     assert r.status_code == 200
     layout = r.json()["layout"]
-    assert layout["box"] == dict(zip(("x", "y", "width", "height"), BOX)) and layout["tile"] == 128
+    assert layout["box"] == dict(zip(("x", "y", "width", "height"), box))
+    assert layout["tile"] == 128, "a 150 px box previews in tiles of at most 128 px"
     sprite = Image.open(io.BytesIO(base64.b64decode(r.json()["image"])))
     assert sprite.size == (3 * 128, 3 * 128)
 
@@ -189,3 +217,18 @@ def test_edit_upload_refuses_bad_paste_fields(client, photo, data, status, says)
 def test_photo_output_needs_an_image_source(client):
     r = client.post("/api/runs/colour/edit", json={"sample": 0, "valence": 0.2, "arousal": 0.1, "output": "photo"})
     assert r.status_code == 422 and "send the face as image" in r.text, r.text
+    r = client.post("/api/runs/colour/edit", json={"sample": 0, "valence": 0.2, "arousal": 0.1, "box": "0,0,9,9"})
+    assert r.status_code == 422 and "apply to an image source" in r.text, r.text
+
+
+@pytest.mark.parametrize("box", ["1,2,3", "+1,0,20,20", " 1,0,20,20", "1_0,0,20,20"])
+def test_json_and_multipart_refuse_a_bad_box_alike(client, photo, box):
+    import base64
+
+    img = png(Image.fromarray(photo))
+    r = client.post("/api/runs/colour/edit", json={"image": base64.b64encode(img).decode(), "box": box,
+                                                   "valence": 0.1, "arousal": 0.1})
+    assert r.status_code == 422 and "box must be four integers" in r.text, r.text
+    r = client.post("/api/runs/colour/edit/upload", files={"file": ("p.png", img)},
+                    data={"valence": "0.1", "arousal": "0.1", "box": box})
+    assert r.status_code == 422 and "box must be four integers" in r.text, r.text

@@ -16,6 +16,7 @@ from backend.inference import Inference, sprite
 from backend.registry import ServedRun
 from backend.schemas import (
     BOX,
+    GRID_PHOTO_TILE,
     OUTPUT,
     VA,
     CropMode,
@@ -28,7 +29,7 @@ from backend.schemas import (
     GridResponse,
     PhotoOutput,
 )
-from backend.uploads import b64_bytes, faces_from
+from backend.uploads import b64_bytes, face_headers, faces_from
 from models.paste import edit_reach, paste_box, paste_photo
 
 router = APIRouter(prefix="/api/runs", tags=["edit"])
@@ -36,7 +37,6 @@ PNG_EDIT = {200: {"content": {"image/png": {}, "application/json": {}},
                   "description": "format=png (default): the edited face, read-back VA in X-Read-Valence and "
                                  "X-Read-Arousal; format=json: EditResponse"}}
 OutFormat = Literal["png", "json"]
-GRID_PHOTO_TILE = 128  # the largest tile of an output=box grid: a 15 x 15 sprite stays under about 2,000 px a side
 # Form fields stay lax: a multipart field is text, so "0.2" is how a number arrives there (JSON bodies are strict).
 FormUnit = Annotated[float, Form(ge=-1, le=1, allow_inf_nan=False)]
 
@@ -76,15 +76,11 @@ async def pasted(sr: ServedRun, state: AppState, z: np.ndarray, edited: np.ndarr
     (output photo, K = 1) or its face box per edit (output box, at the box's size or squashed to ``tile``)."""
     recon, origin = await state.batcher.run(lambda: (sr.infer.decode(z[None])[0], sr.infer.heads(z[None])[0]),
                                             "decode")
-    photo, reaches = np.asarray(face.photo), edit_reach(targets, origin)
+    photo, reaches, gray = np.asarray(face.photo), edit_reach(targets, origin), sr.stored.run.color == "gray"
     if output == "photo":
-        return await run_in_threadpool(paste_photo, photo, face.box, edited[0], recon, float(reaches[0]))
-    return await run_in_threadpool(partial(paste_box, photo, face.box, edited, recon, reaches, tile=tile))
-
-
-def face_headers(face: Face | None) -> dict[str, str]:
-    return {} if face is None else {"X-Face-Box": ",".join(map(str, face.box)), "X-Face-Crop": face.crop,
-                                    "X-Input-Conversion": face.conversion}
+        return await run_in_threadpool(partial(paste_photo, photo, face.box, edited[0], recon, float(reaches[0]),
+                                               gray=gray))
+    return await run_in_threadpool(partial(paste_box, photo, face.box, edited, recon, reaches, tile=tile, gray=gray))
 
 
 async def edit_to(sr: ServedRun, state: AppState, z: np.ndarray, *, target: VA, fmt: OutFormat,

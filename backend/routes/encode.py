@@ -10,7 +10,7 @@ from backend.deps import RunDep, StateDep
 from backend.imaging import png_bytes
 from backend.inference import Inference
 from backend.schemas import CropMode, EncodeResponse, FaceBox, FaceEncoding
-from backend.uploads import faces_from, read_images, stack
+from backend.uploads import face_headers, faces_from, read_images, stack
 
 router = APIRouter(prefix="/api/runs", tags=["encode"])
 
@@ -71,6 +71,4 @@ async def reconstruct_image(sr: RunDep, state: StateDep, file: Annotated[UploadF
     data = await file.read()  # its size limit is checked with the decoding, as for every upload
     (face,) = await faces_from([(file.filename or "file", data)], state.settings, sr.stored.run, crop=crop)
     (recon,) = await state.batcher.run(lambda: sr.infer.reconstruct(face.pixels[None]), "reconstruct")
-    return Response(png_bytes(recon), media_type="image/png",
-                    headers={"X-Face-Box": ",".join(map(str, face.box)), "X-Face-Crop": face.crop,
-                             "X-Input-Conversion": face.conversion})
+    return Response(png_bytes(recon), media_type="image/png", headers=face_headers(face))

@@ -76,8 +76,12 @@ export async function uploadFile(file) {
   await Promise.all([setupEditors(), recon]);
 }
 
-/** An upload that is no synthetic face (not the generator's 64 px) sent to a run that knows only synthetic faces. */
-const syntheticOnly = (enc) => S.detail && S.detail.synthetic && !(enc.image_size[0] === 64 && enc.image_size[1] === 64);
+/** An upload that is no synthetic face (not of the generator's size, the model's input) sent to a run that knows only
+ * synthetic faces. */
+const syntheticOnly = (enc) => {
+  const d = S.detail, size = d && d.config ? d.config.model.image_size : 64;
+  return Boolean(d && d.synthetic) && !(enc.image_size[0] === size && enc.image_size[1] === size);
+};
 const syntheticNote = (run) => `${run} was trained on synthetic faces only and has never seen a real one: a photo is `
   + "read and redrawn as the nearest synthetic face. For real photos, make a real-face run from a folder of labelled "
   + "faces: levasa demo --data DIR (or make demo DATA=DIR).";

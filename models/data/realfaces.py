@@ -46,11 +46,16 @@ def prepare_real_faces(src: str | Path, out: str | Path, log: Callable[[str], No
     return out
 
 
+def images_folder(src: Path) -> Path:
+    """The folder SRC/labels.csv's files are relative to: SRC, or SRC/images when they are there (../shared/data)."""
+    first = _first_file(src / "labels.csv")
+    return src if (src / first).is_file() or not (src / "images" / first).is_file() else src / "images"
+
+
 def _labels_of(src: Path, out: Path, log) -> tuple[Path, Path]:
     """(a labels.csv of src with file and emotion columns, the folder its files are relative to)."""
     if (src / "labels.csv").is_file():
-        first = _first_file(src / "labels.csv")
-        return src / "labels.csv", (src if (src / first).is_file() or not (src / "images").is_dir() else src / "images")
+        return src / "labels.csv", images_folder(src)
     log(f"== importing {src}: a folder per emotion")
     imported = out / "imported"
     report = read_folders(src)
@@ -85,4 +90,4 @@ def _saved_key(out: Path) -> str | None:
         return None
 
 
-__all__ = ["prepare_real_faces", "fingerprint"]
+__all__ = ["prepare_real_faces", "images_folder", "fingerprint"]

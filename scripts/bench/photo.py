@@ -41,28 +41,29 @@ def photo_of(face: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
     return np.pad(big, PAD, mode="reflect"), (PAD[1][0], PAD[0][0], s, s)
 
 
-def upload_read(run, infer, data: bytes, convert: bool = True) -> np.ndarray:
+def upload_read(run, infer, data: bytes) -> np.ndarray:
     """An image file through the service's upload path (decode, the run's domain, crop auto, encode) -> VA (2,)."""
-    from backend.imaging import crop_face, decode_image
-    from backend.uploads import in_domain
+    from backend.settings import Settings
+    from backend.uploads import faces_of
 
-    img = decode_image(data, "photo", max_bytes=1 << 26, max_pixels=1 << 26)
-    seen = in_domain(img, run)[0] if convert else img
-    face = crop_face(seen, run.model_cfg.image_size, "auto")
+    (face,) = faces_of([("photo", data)], Settings(), run)
     return infer.encode(face.pixels[None])[1][0]
 
 
 def color_gray_match(run, faces: np.ndarray) -> tuple[float, float]:
     """(largest VA difference colour vs grayscale copy with the conversion, the same without) over ``faces``."""
+    import dataclasses
+
     from backend.inference import Inference
 
     infer = Inference(run, "fp32")
+    as_colour = dataclasses.replace(run, color="rgb")  # the same run with the conversion skipped: the baseline
     diff, raw = 0.0, 0.0
     for f in faces:
         colour, gray = _png(Image.fromarray(f)), _png(Image.fromarray(f).convert("L"))
         g = upload_read(run, infer, gray)
         diff = max(diff, float(np.abs(upload_read(run, infer, colour) - g).max()))
-        raw = max(raw, float(np.abs(upload_read(run, infer, colour, convert=False) - g).max()))
+        raw = max(raw, float(np.abs(upload_read(as_colour, infer, colour) - g).max()))
     return diff, raw
 
 
@@ -94,7 +95,7 @@ def paste_figures(run, faces: np.ndarray, judge_net) -> dict[str, float]:
         reaches = edit_reach(TARGETS, origin[0])
         base = laplacian_variance(_inside(photo, box))[0]
         for e, r in zip(edited, reaches):
-            pasted, raw = paste_photo(photo, box, e, recon, r), decode_in_box(photo, box, e)
+            pasted, raw = paste_photo(photo, box, e, recon, r, gray=run.color == "gray"), decode_in_box(photo, box, e)
             changed = np.abs(pasted.astype(int) - photo).max(2)
             x, y, w, h = box
             changed[y : y + h, x : x + w] = 0

@@ -82,15 +82,14 @@ def labelled_images(root: Path) -> tuple[list[Path], list[str]]:
     import csv
 
     from models.data.emotions import canonical_emotion
+    from models.data.realfaces import images_folder
 
     csv_path = root / "labels.csv"
     if not csv_path.is_file():
         raise ValueError(f"{csv_path} not found: --data needs a folder with labels.csv (file, emotion)")
-    with open(csv_path, newline="") as f:
+    base = images_folder(root)  # checks the header too
+    with open(csv_path, newline="", encoding="utf-8-sig") as f:
         rows = list(csv.DictReader(f))
-    if not rows or not {"file", "emotion"} <= set(rows[0]):
-        raise ValueError(f"{csv_path} needs the columns file and emotion")
-    base = root if (root / rows[0]["file"]).is_file() else root / "images"
     paths = [base / r["file"] for r in rows]
     absent = [str(p) for p in paths if not p.is_file()]
     if absent:
