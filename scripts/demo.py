@@ -33,7 +33,11 @@ REAL_MIN_IMAGES = 100_000  # images a real-face run sees at the least
 GROUP_COLUMNS = ("subject", "identity")  # a labels.csv column that names the person: the split is drawn by it
 
 
-def print_table(summaries: list[dict]) -> None:
+SYNTHETIC_NOTE = ("  CCC: the heads' valence / arousal against the labels on held-out identities. The vanilla model's\n"
+                  "  heads read a latent space that was not trained for VA; LeVAsa's z_v and z_a were.")
+
+
+def print_table(summaries: list[dict], note: str = SYNTHETIC_NOTE) -> None:
     rows = [("run", lambda s: s["name"]), ("model", lambda s: f"{s['kind']}/{s['label_mode']}"),
             ("epochs", lambda s: str(s["epochs"])), ("train time", lambda s: f"{s['train_s']:.0f} s"),
             ("held-out faces", lambda s: f"{s['n_heldout']} ({s['heldout']})"),
@@ -43,8 +47,7 @@ def print_table(summaries: list[dict]) -> None:
     print()
     for label, get in rows:
         print(f"  {label:<{w}}  " + "  ".join(f"{get(s):>16}" for s in summaries))
-    print("\n  CCC: the heads' valence / arousal against the labels on held-out identities. The vanilla model's heads")
-    print("  read a latent space that was not trained for VA; LeVAsa's z_v and z_a were.")
+    print("\n" + note)
 
 
 def prepare(retrain: bool = False) -> list[dict]:
@@ -67,9 +70,9 @@ def prepare(retrain: bool = False) -> list[dict]:
 
 
 def prepare_real(src: Path, name: str | None, retrain: bool = False,
-                 min_images: int = REAL_MIN_IMAGES) -> tuple[list[dict], str]:
+                 min_images: int = REAL_MIN_IMAGES) -> tuple[list[dict], str, str]:
     """A real-face run from the folder src: VA where missing, the real-face recipe trained (for at least
-    ``min_images`` images), exported. Returns ([its summary], its name)."""
+    ``min_images`` images), exported. Returns ([its summary], its name, what its held-out CCC means)."""
     import math
 
     from models.data.labels import read_labels
@@ -89,15 +92,22 @@ def prepare_real(src: Path, name: str | None, retrain: bool = False,
     epochs = max(recipe.train.epochs, math.ceil(min_images / max(n_train, 1)))
     if epochs > recipe.train.epochs:
         print(f"== {n_train:,.0f} training faces: {epochs} epochs, so the run sees {min_images:,} images at least")
-    if groups:
-        print(f"== held-out faces drawn by {groups}: no {groups} on both sides")
+    print(f"== held-out faces drawn by {groups}: no {groups} on both sides" if groups else
+          "== held-out faces drawn at random (no subject or identity column): a person may sit on both sides")
     config = RUNS / name / CONFIG
     stale = config.is_file() and config.stat().st_mtime < (data / "labels.csv").stat().st_mtime
     if retrain or stale:  # a run trained before its data was made again knows other faces than the folder's
         shutil.rmtree(RUNS / name, ignore_errors=True)
     summary = ensure_run(RUNS / name, recipe, data=data, epochs=epochs, split_column=groups)
     ensure_exported(RUNS / name)
-    return [summary], name
+    return [summary], name, real_note(groups)
+
+
+def real_note(groups: str) -> str:
+    """What the held-out CCC of a real-face run means, by how its split was drawn."""
+    how = (f"faces of held-out {groups}s" if groups else
+           "faces drawn at random, so a person may be on both sides (a subject column splits by person)")
+    return f"  CCC: the heads' valence / arousal against the labels on {how}."
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,18 +121,18 @@ def main(argv: list[str] | None = None) -> int:
                    help=f"the --data run sees at least this many images (default {REAL_MIN_IMAGES:,})")
     args = p.parse_args(argv)
     t0 = time.time()
-    run = None
+    run, note = None, SYNTHETIC_NOTE
     if args.data is not None:
         from models.data.readers import ReaderError
 
         try:
-            summaries, run = prepare_real(args.data, args.name, args.retrain, args.min_images)
+            summaries, run, note = prepare_real(args.data, args.name, args.retrain, args.min_images)
         except (ReaderError, ValueError, FileNotFoundError) as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
     else:
         summaries = prepare(args.retrain)
-    print_table(summaries)
+    print_table(summaries, note)
     print(f"\n  ready in {time.time() - t0:.0f} s. Runs are in {RUNS}/; train more with levasa train --help")
     if not args.serve:
         return 0
