@@ -201,6 +201,10 @@ def test_edit_grid_of_pasted_boxes(client, photo):
     assert layout["tile"] == 128, "a 150 px box previews in tiles of at most 128 px"
     sprite = Image.open(io.BytesIO(base64.b64decode(r.json()["image"])))
     assert sprite.size == (3 * 128, 3 * 128)
+    r = client.post("/api/runs/colour/edit-grid", json={**body, "format": "png"})  # the page's form of it
+    assert r.status_code == 200 and r.headers["X-Face-Box"] == "30,10,150,150"
+    assert json.loads(r.headers["X-Grid-Layout"])["box"] == layout["box"]
+    assert Image.open(io.BytesIO(r.content)).size == sprite.size
 
 
 @pytest.mark.parametrize(("data", "status", "says"), [
