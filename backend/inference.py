@@ -57,6 +57,13 @@ def _to_u8(x: torch.Tensor) -> np.ndarray:
     return x.float().clamp(0, 1).mul(255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
 
 
+def grid_targets(values: np.ndarray) -> np.ndarray:
+    """The edit grid's targets (n*n, 2) in row order: row r has arousal values[n - 1 - r] (arousal up), column c
+    valence values[c]."""
+    v, a = np.meshgrid(values, values[::-1])  # row 0 = highest arousal
+    return np.stack([v.ravel(), a.ravel()], 1)
+
+
 def sprite(tiles: np.ndarray, n: int) -> np.ndarray:
     """(n*n, T, T, 3) tiles in row order -> one (n*T, n*T, 3) sprite sheet."""
     t = tiles.shape[1]
@@ -122,8 +129,7 @@ class Inference:
         """One latent (D,) -> n x n faces edited to a grid over [-1, 1]^2, (n*n, S, S, 3) uint8 in row order, and the
         grid's values (n,). Row r has arousal values[n - 1 - r] (arousal up), column c valence values[c]."""
         values = np.linspace(-1.0, 1.0, n, dtype=np.float32)
-        v, a = np.meshgrid(values, values[::-1])  # row 0 = highest arousal
-        targets = np.stack([v.ravel(), a.ravel()], 1)  # (n*n, 2)
+        targets = grid_targets(values)  # (n*n, 2)
         zt = self._tensor(np.repeat(np.asarray(z, np.float32)[None], len(targets), 0))
         z_edit = edit_latent(self.model, zt, self._tensor(targets))
         faces = np.concatenate([_to_u8(self._decode(z_edit[i : i + GRID_CHUNK]))

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from backend.deps import AppState, RunDep, StateDep, latent_array, sample_latent
 from backend.imaging import Face, png_bytes
-from backend.inference import Inference, sprite
+from backend.inference import Inference, grid_targets, sprite
 from backend.registry import ServedRun
 from backend.schemas import (
     BOX,
@@ -137,8 +137,8 @@ async def edit_grid(sr: RunDep, state: StateDep, body: GridRequest) -> Response 
     z, face = await source_latent(sr, state, body, keep_photo=body.output == "box")
     tiles, values = await state.batcher.run(lambda: sr.infer.edit_grid(z, body.n), "edit-grid")
     if body.output == "box":
-        grid = np.stack(np.meshgrid(values, values[::-1]), -1).reshape(-1, 2)  # each tile's (v, a), in row order
-        tiles = await pasted(sr, state, z, tiles, grid, face, "box", tile=min(GRID_PHOTO_TILE, max(face.box[2:])))
+        tiles = await pasted(sr, state, z, tiles, grid_targets(values), face, "box",
+                             tile=min(GRID_PHOTO_TILE, max(face.box[2:])))
     r = lambda xs: [round(float(x), 6) for x in xs]
     layout = GridLayout(n=body.n, tile=tiles.shape[1], valence=r(values), arousal=r(values[::-1]),
                         box=FaceBox.of(face.box) if body.output == "box" else None)
