@@ -16,6 +16,7 @@ MODEL_KINDS = ("vanilla", "levasa")
 RELATIONAL_FORMS = ("none", "cosine", "distance")
 LABEL_MODES = ("continuous", "discrete")
 ALIGN_LOSSES = ("mse", "ccc")
+DISENTANGLE_FORMS = ("none", "cycle", "adversary", "hsic", "xcov")  # models.train.disentangle
 UPSAMPLES = ("transposed3", "transposed4", "resize")  # the decoder's upsampling (models.vae.UPSAMPLES)
 PRECISIONS = ("auto", "bf16", "fp32")
 N_DISCRETE = 21  # discrete VA labels are round(10 * x) in -10..10: 21 classes
@@ -50,6 +51,8 @@ class ModelConfig:
     relational: str = "none"  # LeVAsa: pull the batch's latent similarities to its VA similarities (models.vae)
     relational_weight: float = 1.0  # weight of the relational term
     head_grad: bool = True  # LeVAsa: the heads shape z_v / z_a; False: they read a detached latent (a readout)
+    disentangle: str = "none"  # LeVAsa: keep each latent chunk to its own factor: adversary, hsic, xcov, cycle
+    disentangle_weight: float = 0.1  # weight of the disentangle term
 
     def __post_init__(self) -> None:
         self.channels = tuple(self.channels)
@@ -59,6 +62,9 @@ class ModelConfig:
         _check_choice("relational", self.relational, RELATIONAL_FORMS)
         _check_choice("align_loss", self.align_loss, ALIGN_LOSSES)
         _check_choice("upsample", self.upsample, UPSAMPLES)
+        _check_choice("disentangle", self.disentangle, DISENTANGLE_FORMS)
+        if self.kind == "vanilla" and self.disentangle != "none":
+            raise ConfigError("disentangle is a LeVAsa option; a vanilla model has no chunks to keep apart")
         if self.align_loss != "mse" and self.label_mode != "continuous":
             raise ConfigError(f"align_loss {self.align_loss} needs continuous labels; discrete heads use cross-entropy")
         if self.kind == "vanilla" and (self.relational != "none" or not self.head_grad):
@@ -69,7 +75,7 @@ class ModelConfig:
             raise ConfigError(f"edit_start must be in [0, 1), got {self.edit_start}")
         if not 0.0 <= self.edit_feather <= 16.0:
             raise ConfigError(f"edit_feather must be in [0, 16] px, got {self.edit_feather}")
-        for name in ("perceptual_weight", "adversarial_weight"):
+        for name in ("perceptual_weight", "adversarial_weight", "disentangle_weight"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
         if not 0.0 <= self.adversarial_start < 1.0:
@@ -188,7 +194,7 @@ def field_help(cls) -> dict[str, str]:
 # Fields whose values come from a fixed set: the command line offers them as choices.
 CHOICES: dict[str, tuple[str, ...]] = {"kind": MODEL_KINDS, "label_mode": LABEL_MODES, "relational": RELATIONAL_FORMS,
                                        "align_loss": ALIGN_LOSSES, "precision": PRECISIONS,
-                                       "upsample": UPSAMPLES}
+                                       "upsample": UPSAMPLES, "disentangle": DISENTANGLE_FORMS}
 
 
 __all__ = ["ModelConfig", "TrainConfig", "ConfigError", "MODEL_KINDS", "LABEL_MODES", "N_DISCRETE", "CHOICES",

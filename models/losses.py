@@ -27,6 +27,9 @@ Normalisation is the reference's, so its weights mean the same thing here:
   adversarial = (``adversarial_weight`` > 0) the hinge generator loss of a patch discriminator on the
           reconstruction (models.train.adversarial), ramped in from ``adversarial_start``; the discriminator itself
           trains in the loop, beside the model.
+  disentangle = (LeVAsa, ``disentangle`` adversary or hsic) what each chunk of the latent means holds beyond its own
+          factor, by predictors trained beside the model or by an independence criterion (models.train.disentangle),
+          weighted by ``disentangle_weight``.
   relational = (LeVAsa, ``relational`` cosine or distance) the batch's label-similarity matrix and latent-similarity
           matrix pulled together: RMSE over the off-diagonal pairs, on the latent means.
           cosine:   cos((v_i, a_i), (v_j, a_j)) against cos([z_v, z_a]_i, [z_v, z_a]_j), the form of the relational
@@ -65,6 +68,9 @@ class StepAids:
     adversarial_scale: float = 1.0
     percept: nn.Module | None = None  # required when perceptual_weight > 0
     disc: nn.Module | None = None  # required when adversarial_weight > 0
+    emotion: torch.Tensor | None = None  # (B,) emotion codes of the batch: required when disentangle is on ...
+    label_means: nn.Module | None = None  # ... with the training labels' ConditionalMeans (models.train.disentangle)
+    chunk_adv: nn.Module | None = None  # ... and, for the adversary form, its predictors
 
 
 def recon_loss(recon: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -180,6 +186,23 @@ def edit_terms(model: VAE, out: VAEOutput) -> Terms:
     return {"edit": edit_v + edit_a, "edit_v": edit_v, "edit_a": edit_a, **terms}
 
 
+def disentangle_term(model: VAE, out: VAEOutput, va_target: torch.Tensor, aids: StepAids) -> torch.Tensor:
+    """What the latent means' chunks hold beyond their own factor, by the recipe's form (models.train.disentangle)."""
+    from models.train.disentangle import adversary_charge, cycle_charge, hsic_charge, xcov_charge
+
+    if model.cfg.disentangle == "cycle":
+        return cycle_charge(model, out.mu)
+    if aids.emotion is None or aids.label_means is None:
+        raise ValueError("disentangle needs the batch's emotion codes and the labels' ConditionalMeans (StepAids)")
+    chunks = model.split(out.mu.float())
+    if model.cfg.disentangle in ("hsic", "xcov"):
+        charge = hsic_charge if model.cfg.disentangle == "hsic" else xcov_charge
+        return charge(chunks, va_target, aids.emotion, len(aids.label_means.prior), aids.label_means)
+    if aids.chunk_adv is None:
+        raise ValueError("disentangle adversary needs its predictors (models.train.disentangle.make_chunk_adversary)")
+    return adversary_charge(frozen(aids.chunk_adv, *chunks), va_target, aids.label_means)
+
+
 def frozen(module: nn.Module, *args):
     """Run ``module`` in eval mode with its weights detached: gradients reach the inputs, never its parameters."""
     params = {k: v.detach() for k, v in module.named_parameters()}
@@ -213,6 +236,10 @@ def vae_loss(model: VAE, x: torch.Tensor, va_target: torch.Tensor, out: VAEOutpu
     if c.kind == "levasa" and c.relational != "none":
         terms |= relational_terms(model, out, va_target)
         weights["relational"] = c.relational_weight
+    if c.kind == "levasa" and c.disentangle != "none" and (c.disentangle != "cycle" or aids.edit_scale > 0):
+        terms["disentangle"] = disentangle_term(model, out, va_target, aids)
+        # the cycle form reads decoded edits: it ramps in with the edit term, once the decoder renders them
+        weights["disentangle"] = c.disentangle_weight * (aids.edit_scale if c.disentangle == "cycle" else 1.0)
     if c.kind == "levasa" and c.edit_weight > 0 and aids.edit_scale > 0:
         terms |= edit_terms(model, out)
         weights["edit"] = aids.edit_scale * c.edit_weight

@@ -195,6 +195,7 @@ def print_figures(runs, metrics: dict[str, dict], rd, quick: bool = False) -> No
                       f"{_z(fid['heads'][axis]['ccc']):.3f}; an edit that changes nothing: 0{_real(fid, axis)})")
     if "synth" in dataset or "fer" in dataset:
         print_image_figures(lv, va, "" if "synth" in dataset else "fer_", quick)
+        print_chunk_figures(lv, "" if "synth" in dataset else "fer_", quick)
     if "fer" in dataset:
         centre = al.get("heads_vs_centre", {}).get("metrics")
         for axis, k in (("valence", "v"), ("arousal", "a")):
@@ -240,6 +241,30 @@ def print_image_figures(lv: dict, va: dict | None, prefix: str, quick: bool) -> 
     print(f"FIGURE {prefix}edit_seam_ratio {_z(iq['edit_seam_ratio']['mean']):.3f}  (gradient along the expression "
           f"box's border over the rest of the face, edited over unedited; 1 = no edge shows"
           f"{v('edit_seam_ratio', 'mean')}; {n})")
+
+
+def print_chunk_figures(lv: dict, prefix: str, quick: bool) -> None:
+    """FIGURE lines of the leakage matrix and the polar edit grid (unprefixed: synthetic faces), floors beside."""
+    lk, pol = lv.get("leakage", {}), lv.get("polar", {})
+    q = "; --quick settings" if quick else ""
+    if "figures" in lk:
+        f, n = lk["figures"], f"fresh probes on n={lk['n']} {lk['split']} faces{q}"
+        print(f"FIGURE {prefix}leak_zv_a {_z(f['leak_zv_a']):.3f}  (R^2 of arousal from z_v; the labels' floor, "
+              f"arousal from valence, {_z(f['leak_zv_a_floor']):.3f}; {n})")
+        print(f"FIGURE {prefix}leak_za_v {_z(f['leak_za_v']):.3f}  (R^2 of valence from z_a; the labels' floor, "
+              f"valence from arousal, {_z(f['leak_za_v_floor']):.3f}; {n})")
+        ident = f"; identity factors from z_z R^2 {_z(f['zz_identity']):.3f}" if "zz_identity" in f else ""
+        print(f"FIGURE {prefix}leak_zz_va {_z(f['leak_zz_va']):.3f}  (R^2 of valence or arousal from z_z, the larger; "
+              f"floor 0{ident}; {n})")
+        print(f"FIGURE {prefix}leak_zz_emotion {_z(f['leak_zz_emotion']):.3f}  (emotion accuracy from z_z; majority "
+              f"class {_z(f['leak_zz_emotion_floor']):.3f}; {n})")
+    if "sectors" in pol:
+        n = f"{pol['n_edits']} edits of {pol['n_faces']} {pol['split']} faces{q}"
+        print(f"FIGURE {prefix}edit_worst_sector_deg {pol['worst_sector_deg']:.1f}  (mean angular error of the judged "
+              f"VA in the worst 45-degree sector, {pol['worst_sector']}; an edit that changes nothing "
+              f"{pol['unedited_worst_sector_deg']:.1f}; {n})")
+        print(f"FIGURE {prefix}edit_strength_rho {_z(pol['strength_rho_worst']):.3f}  (Spearman of judged against "
+              f"target strength, worst sector; an edit that changes nothing 0; {n})")
 
 
 def _real(fid: dict, axis: str) -> str:

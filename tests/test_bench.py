@@ -171,6 +171,18 @@ def test_bench_edit_quick_prints_each_recipes_recon_ratio_beside_vanilla(tmp_pat
         assert (tmp_path / name / "summary.json").is_file()
 
 
+def test_bench_chunks_quick_prints_leakage_beside_floors_for_each_option(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "scripts.bench.chunks", "--quick", "--runs", str(tmp_path)], cwd=ROOT,
+                       capture_output=True, text=True, timeout=1200)
+    assert r.returncode == 0, r.stderr[-2000:]
+    for name in ("levasa", "levasa-narrow-hsic"):
+        assert re.search(rf"^  {name} +\d", r.stdout, re.M), f"no table row for {name}"
+    figures = dict(re.findall(r"^FIGURE (\w+) (\S+)", r.stdout, re.M))
+    assert {"leak_zv_a", "leak_za_v", "leak_zz_va", "leak_zz_emotion", "edit_worst_sector_deg", "edit_strength_rho",
+            "zz_identity"} <= set(figures), figures
+    assert "the labels' floor" in r.stdout and "majority class" in r.stdout and "changes nothing" in r.stdout
+
+
 def test_bench_eval_names_the_fer_variants_it_knows():
     r = subprocess.run([sys.executable, "-m", "scripts.bench.eval", "--fer-variants", "fer-levasa-nope"],
                        cwd=ROOT, capture_output=True, text=True, timeout=120)

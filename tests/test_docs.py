@@ -45,6 +45,9 @@ FIGURE_TEMPLATES: dict[str, tuple[str, ...]] = {
     "{}recon_fjd": ("recon_fjd", "fer_recon_fjd"),
     "{}recon_identity_top1": ("recon_identity_top1", "fer_recon_identity_top1"),
     "{}edit_seam_ratio": ("edit_seam_ratio", "fer_edit_seam_ratio"),
+    # scripts/evaluate.py print_chunk_figures: unprefixed for synthetic faces, fer_ for FER2013
+    **{f"{{}}{n}": (n, f"fer_{n}") for n in ("leak_zv_a", "leak_za_v", "leak_zz_va", "leak_zz_emotion",
+                                            "edit_worst_sector_deg", "edit_strength_rho")},
     # scripts/bench/photo.py print_paste: unprefixed for synthetic faces, fer_ for FER2013
     "{}paste_outside_box_max": ("paste_outside_box_max", "fer_paste_outside_box_max"),
     "{}paste_sharpness_ratio": ("paste_sharpness_ratio", "fer_paste_sharpness_ratio"),

@@ -65,6 +65,14 @@ def test_evaluate_quick_writes_metrics_latents_projections_and_report(evaluated,
     assert "skipped" not in fid, "edit fidelity is part of every evaluation unless --no-fidelity"
     assert set(fid) >= {"n_faces", "heads", "judge", "zz_shift", "identity_shift", "judge_on_real"}
     assert "strip" not in fid  # arrays stay out of metrics.json
+    lk = m["leakage"]
+    assert lk["split"] == "val" and lk["n"] == n_val and set(lk["cells"]) == {"z_v", "z_a", "z_z"}
+    # the fixture is the synthetic generator's: the identity factors are known and join the matrix
+    assert set(lk["cells"]["z_z"]) == {"valence", "arousal", "emotion", "identity"}
+    assert lk["figures"]["leak_zz_emotion_floor"] == lk["majority"]["accuracy"]
+    pol = m["polar"]
+    assert len(pol["sectors"]) == 8 and pol["n_edits"] == pol["n_faces"] * 84
+    assert 0 <= pol["worst_sector_deg"] <= 180 and -1 <= pol["strength_rho_worst"] <= 1
 
 
 def test_judge_on_real_is_the_judge_reading_the_held_out_originals(evaluated):

@@ -481,6 +481,29 @@ def is_synthetic(root: str | Path | None) -> bool:
     return isinstance(meta, dict) and {"identities", "uniform_share", "version"} <= set(meta)
 
 
+def identity_factors(root: str | Path) -> tuple[list[str], np.ndarray] | None:
+    """The identity factors the generator drew for a synthetic dataset folder (redrawn from its dataset.json's seed):
+    (names, (K, F) values, one row per identity, colours split into _r, _g, _b), or None for any other folder."""
+    if not is_synthetic(root):
+        return None
+    meta = json.loads((Path(root) / "dataset.json").read_text())
+    if meta["version"] != SYNTH_VERSION:
+        return None
+    ids = sample_identities(int(meta["identities"]), _streams(int(meta["seed"]))[0])
+    names, cols = [], []
+    for f in fields(Identities):
+        if f.name.startswith("_"):
+            continue
+        values = getattr(ids, f.name)
+        if values.ndim == 1:
+            names.append(f.name)
+            cols.append(values)
+        else:
+            names += [f"{f.name}_{c}" for c in "rgb"]
+            cols += list(values.T)
+    return names, np.stack(cols, 1).astype(np.float64)
+
+
 def ensure_synthetic(out_dir: str | Path, n: int = 20000, seed: int = 0, log=print) -> Path:
     """The synthetic dataset in ``out_dir``, drawn unless a labels.csv is already there. Returns the folder."""
     out_dir = Path(out_dir)

@@ -31,10 +31,12 @@ SECTIONS = (
     "3. Emotion prediction from the latent chunks",
     "4. Regression: z_v to V, z_a to A",
     "5. Inverse regression: z_v to A, z_a to V",
-    "6. t-SNE of z_v and z_a",
-    "7. The circumplex: predicted against labelled VA",
-    "8. Edit fidelity",
-    "9. What an eye sees",
+    "6. Leakage: what each chunk holds",
+    "7. t-SNE of z_v and z_a",
+    "8. The circumplex: predicted against labelled VA",
+    "9. Edit fidelity",
+    "10. Edits all round the circle",
+    "11. What an eye sees",
 )
 REPORT_POINTS = 5000  # points per t-SNE panel in the report (WebGL copes with more; the file size does not)
 CIRCUMPLEX_POINTS = 2000
@@ -445,6 +447,8 @@ def build_report(runs: list[ReportRun], data: ReportData) -> str:
     """The whole report as one HTML string."""
     from plotly.offline import get_plotlyjs
 
+    from models.eval.report_chunks import section_leakage, section_polar  # they build on this module's helpers
+
     bodies = (
         _section_recon(runs, data),
         _section_alignment(runs, data),
@@ -452,9 +456,11 @@ def build_report(runs: list[ReportRun], data: ReportData) -> str:
         _section_regression(runs, "regression", "Does z_v hold valence and z_a arousal, beyond a linear read-out?"),
         _section_regression(runs, "inverse_regression",
                             "How much of the other axis leaks into each chunk (lower is more disentangled)."),
+        section_leakage(runs, data),
         _section_tsne(runs, data),
         _section_circumplex(runs, data),
         _section_fidelity(runs, data),
+        section_polar(runs, data),
         _section_image_quality(runs, data),
     )
     overview = _table(

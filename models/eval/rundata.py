@@ -11,6 +11,7 @@ from models import runs as ck
 from models.data.images import load_images
 from models.data.labels import read_labels
 from models.data.splits import heldout_name, read_split
+from models.data.synthetic import identity_factors
 from models.device import resolve_precision
 from models.eval.affect import va_metrics
 from models.inference import predict
@@ -23,6 +24,7 @@ class RunData:
     emotions: list[str]
     split: np.ndarray  # (N,) the split saved with the run
     heldout: str  # "test" when the dataset has one, else "val"
+    identity: tuple[list[str], np.ndarray] | None = None  # synthetic faces: (factor names, per-row values (N, F))
 
 
 def run_data(run: ck.LoadedRun, progress: bool = False) -> RunData:
@@ -30,7 +32,19 @@ def run_data(run: ck.LoadedRun, progress: bool = False) -> RunData:
     table = read_labels(run.config["dataset"]["root"], require_va=True)
     split = read_split(run.path / ck.SPLIT, table)
     images = torch.from_numpy(load_images(table, progress=progress))
-    return RunData(images, table.va, table.emotions, split, heldout_name(split))
+    return RunData(images, table.va, table.emotions, split, heldout_name(split), _identity_rows(table))
+
+
+def _identity_rows(table) -> tuple[list[str], np.ndarray] | None:
+    """Each row's identity factors, where the dataset is the synthetic generator's (it knows them)."""
+    factors = identity_factors(table.root)
+    ids = table.columns.get("identity")
+    if factors is None or ids is None:
+        return None
+    idx = np.asarray(ids, int)
+    if idx.min() < 0 or idx.max() >= len(factors[1]):
+        return None
+    return factors[0], factors[1][idx]
 
 
 def heads_vs_baselines(runs: list[ck.LoadedRun], data: RunData) -> dict[str, dict]:

@@ -3,10 +3,12 @@
   1. reconstruction: recon MSE of the latent mean (held-out), beside the mean training image's MSE;
   2. alignment: the heads' RMSE/MAE/PCC/CCC/SAGR per axis, beside the constant (training mean) and a linear probe,
      plus the heads against the row's category-ellipse centre (what annotation transfer can promise at most);
-  3-5. emotion prediction, regression and inverse regression (models.eval.probes);
+  3-5. emotion prediction, regression and inverse regression (models.eval.probes), and the leakage matrix: what each
+     chunk holds that it should not (models.eval.leakage);
   6. t-SNE and PCA of the latents (models.eval.projections, cached in the run folder);
   7. the circumplex (the report draws it from the exported latents);
-  8. edit fidelity (models.eval.fidelity), judged by the heads and by the independent regressor (models.eval.judge);
+  8. edit fidelity (models.eval.fidelity), judged by the heads and by the independent regressor (models.eval.judge),
+     and per 45-degree sector of a polar grid of targets (models.eval.polar);
   9. image quality (models.eval.image_quality): what an eye sees in the decoded faces.
 Results go to RUN/metrics.json; latents to RUN/latents.npz; projections to RUN/projections.npz.
 """
@@ -31,6 +33,8 @@ from models.eval.export import export_latents, save_thumbnails
 from models.eval.fidelity import edit_fidelity
 from models.eval.image_quality import image_quality
 from models.eval.judge import judge, judge_key, load_or_train_judge
+from models.eval.leakage import leakage
+from models.eval.polar import polar_fidelity
 from models.eval.projections import cached_projections
 from models.eval.rundata import RunData
 from models.io import write_json
@@ -213,6 +217,14 @@ def task_probes(ev: RunEval) -> dict:
     return out
 
 
+def task_leakage(ev: RunEval) -> dict:
+    """3b. What each chunk holds that it should not (models.eval.leakage): fresh probes, fitted after training."""
+    split, _, _ = _probe_setup(ev)
+    out = leakage(ev.lat["mu"], ev.va, np.asarray(ev.data.emotions), split == "train", ev.held, **ev.chunks,
+                  identity=ev.data.identity, seed=ev.seed)
+    return {"split": ev.data.heldout} | out
+
+
 def task_projections(ev: RunEval, *, tsne: bool, max_points: int) -> tuple[dict, dict]:
     """6. t-SNE and PCA of the chunks, cached in the run folder. Returns (figures, the projection arrays)."""
     t0 = time.perf_counter()
@@ -230,6 +242,14 @@ def task_edit_fidelity(ev: RunEval, judge_net, judge_real: dict | None) -> tuple
     real = judge_real if judge_real is not None else judge_on_real(judge_net, ev.data)
     figures = {"split": ev.data.heldout} | _jsonable(fid) | {"judge_on_real": real}
     return figures, fid.get("strip"), fid.get("strip_targets")
+
+
+def task_polar(ev: RunEval, judge_net) -> dict:
+    """8b. Edits all round the circle: 28 directions x 3 strengths, per 45-degree sector (models.eval.polar), on 100
+    held-out faces (12 in quick mode)."""
+    out = polar_fidelity(ev.run.model, ev.data.images[ev.held], judge_net, n_faces=12 if ev.quick else 100,
+                         seed=ev.seed)
+    return {"split": ev.data.heldout} | out
 
 
 def task_image_quality(ev: RunEval, judge_net) -> dict:
@@ -288,14 +308,17 @@ def evaluate_run(
     edits = edit_grid(run, lat["mu"][rows])
     metrics["alignment"] = timed("alignment", task_alignment, ev)
     metrics |= timed("probes", task_probes, ev)
+    metrics["leakage"] = timed("leakage", task_leakage, ev)
     metrics["projections"], proj = timed("projections", task_projections, ev, tsne=tsne, max_points=max_points)
     strip = strip_targets = None
     if fidelity:
         metrics["edit_fidelity"], strip, strip_targets = timed("edit_fidelity", task_edit_fidelity, ev, judge_net,
                                                                judge_real)
+        metrics["polar"] = timed("polar", task_polar, ev, judge_net)
         metrics["image_quality"] = timed("image_quality", task_image_quality, ev, judge_net)
     else:
         metrics["edit_fidelity"] = {"skipped": "skipped (--no-fidelity)"}
+        metrics["polar"] = {"skipped": "skipped (--no-fidelity)"}
         metrics["image_quality"] = {"skipped": "skipped (--no-fidelity: it needs the judge)"}
     metrics["timing_s"] = {k: round(v, 1) for k, v in timing.items()}
     metrics = _jsonable(metrics)

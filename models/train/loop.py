@@ -32,6 +32,7 @@ from models.io import append_jsonl, read_json, read_jsonl_last, write_json
 from models.losses import StepAids
 from models.train.adversarial import discriminator_step
 from models.train.augment import random_affine, random_flip
+from models.train.disentangle import adversary_step
 from models.train.distributed import barrier, broadcast_flag, dist_setup, mean_over_processes, wrap_distributed
 from models.train.schedule import late_ramp, lr_at
 from models.vae import VAE
@@ -44,6 +45,7 @@ class TrainData:
     split: np.ndarray  # (N,) "train" / "val" / "test"
     summary: dict  # dataset facts saved in config.json
     files: list[str] = field(default_factory=list)  # image paths relative to the dataset root, in row order
+    emotion: np.ndarray | None = None  # (N,) int64 emotion codes (ALL_EMOTIONS order), for the disentangle term
 
     def rows(self, split: str) -> np.ndarray:
         return np.flatnonzero(self.split == split)
@@ -81,6 +83,9 @@ class Session:
     percept: torch.nn.Module | None = None  # the perceptual term's frozen network (perceptual_weight > 0)
     disc: torch.nn.Module | None = None  # the adversarial term's discriminator (adversarial_weight > 0) ...
     disc_opt: torch.optim.Optimizer | None = None  # ... and its optimiser
+    label_means: torch.nn.Module | None = None  # the disentangle term's label statistics (disentangle on) ...
+    chunk_adv: torch.nn.Module | None = None  # ... its predictors (the adversary form) ...
+    chunk_opt: torch.optim.Optimizer | None = None  # ... and their optimiser
     opt: torch.optim.Optimizer | None = None
     sampler: object | None = None
     state: TrainState = field(default_factory=TrainState)
@@ -106,7 +111,8 @@ class LossMeter:
     """Running means of the loss terms over an epoch (each term over the steps that computed it: the edit term only
     once it has ramped in)."""
 
-    TERMS = ("loss", "recon", "kl", "align", "perceptual", "adversarial", "disc", "relational", "edit", "edit_keep")
+    TERMS = ("loss", "recon", "kl", "align", "perceptual", "adversarial", "disc", "relational", "disentangle",
+             "chunk_adv", "edit", "edit_keep")
 
     def __init__(self):
         self.sums: dict[str, float] = {}
@@ -147,7 +153,7 @@ def prepare_data(data_root: Path, train_cfg: TrainConfig, run_dir: Path, device:
         "color": color_mode(pixels, np.flatnonzero(split == "train")),  # images from elsewhere meet it (models.domain)
     }
     images = torch.from_numpy(pixels).to(device)
-    return TrainData(images, table.va.astype(np.float32), split, summary, list(table.files))
+    return TrainData(images, table.va.astype(np.float32), split, summary, list(table.files), table.emotion_codes())
 
 
 def train_run(
@@ -220,6 +226,9 @@ def _open_session(run_dir: Path, data_root, model_cfg, train_cfg, *, resume: boo
         raise ValueError("eval_every and early stopping are single-process features; drop --eval-every under torchrun")
     if world > 1 and model_cfg.adversarial_weight > 0:
         raise ValueError("the adversarial term trains a discriminator in one process; train it without torchrun")
+    if world > 1 and model_cfg.disentangle == "adversary":
+        raise ValueError("the disentangle adversary trains its predictors in one process; train it without torchrun, "
+                         "or use disentangle hsic")
     if train_cfg.threads:
         torch.set_num_threads(train_cfg.threads)
     torch.manual_seed(train_cfg.seed)
@@ -264,6 +273,8 @@ def _build_model(s: Session, resume: bool) -> None:
         from models.train.adversarial import make_adversary
 
         s.disc, s.disc_opt = make_adversary(s.device)
+    if s.model_cfg.disentangle in ("adversary", "hsic", "xcov"):
+        _build_disentangle(s)
     if resume:
         s.state = TrainState(**ck.load_checkpoint(s.run_dir, s.model, s.opt, extra=_extra_nets(s)))
         s.log(f"resuming {s.run_dir.name} after epoch {s.state.epoch} (step {s.state.step})")
@@ -274,9 +285,21 @@ def _build_model(s: Session, resume: bool) -> None:
                                             s.train_cfg.seed)
 
 
+def _build_disentangle(s: Session) -> None:
+    """The disentangle term's label statistics (from the training rows) and, for the adversary form, its predictors."""
+    from models.data.emotions import ALL_EMOTIONS
+    from models.train.disentangle import ConditionalMeans, make_chunk_adversary
+
+    train, m = s.data.rows("train"), s.model_cfg
+    s.label_means = ConditionalMeans(s.data.va[train], s.data.emotion[train], len(ALL_EMOTIONS)).to(s.device)
+    if m.disentangle == "adversary":
+        s.chunk_adv, s.chunk_opt = make_chunk_adversary(m.zv_dim, m.za_dim, m.zz_dim, len(ALL_EMOTIONS), s.device)
+
+
 def _extra_nets(s: Session) -> dict:
     """The networks trained beside the model, saved with it in the checkpoint."""
-    return {"disc": (s.disc, s.disc_opt)} if s.disc is not None else {}
+    nets = {"disc": (s.disc, s.disc_opt), "chunk_adv": (s.chunk_adv, s.chunk_opt)}
+    return {k: v for k, v in nets.items() if v[0] is not None}
 
 
 def _load_percept(s: Session) -> None:
@@ -362,8 +385,9 @@ def _step(s: Session, rows: np.ndarray) -> dict[str, torch.Tensor]:
     m = s.model_cfg
     aids = StepAids(edit_scale=late_ramp(s.state.step, s.total_steps, m.edit_start),
                     adversarial_scale=late_ramp(s.state.step, s.total_steps, m.adversarial_start),
-                    percept=s.percept, disc=s.disc)
-    terms = optimise(s.model, s.net, s.opt, x, va, aids, s.device, s.precision, s.disc_opt)
+                    percept=s.percept, disc=s.disc, label_means=s.label_means, chunk_adv=s.chunk_adv,
+                    emotion=None if s.label_means is None else torch.from_numpy(s.data.emotion[rows]).to(s.device))
+    terms = optimise(s.model, s.net, s.opt, x, va, aids, s.device, s.precision, s.disc_opt, s.chunk_opt)
     s.state.step += 1
     s.state.images += x.shape[0] * s.world
     if not math.isfinite(float(terms["loss"].detach())):
@@ -375,9 +399,11 @@ def _step(s: Session, rows: np.ndarray) -> dict[str, torch.Tensor]:
 
 def optimise(model: VAE, net: torch.nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, va: torch.Tensor,
              aids: StepAids, device: torch.device, precision: str,
-             disc_opt: torch.optim.Optimizer | None = None) -> dict[str, torch.Tensor]:
+             disc_opt: torch.optim.Optimizer | None = None,
+             chunk_opt: torch.optim.Optimizer | None = None) -> dict[str, torch.Tensor]:
     """The model's update on one batch (``net``: the model or its DDP wrapper), then the discriminator's on the same
-    batch and its reconstructions when the adversarial term is on. Returns the loss terms (``disc`` among them)."""
+    batch and its reconstructions when the adversarial term is on, and the chunk predictors' on its latent means when
+    the disentangle adversary is. Returns the loss terms (``disc`` and ``chunk_adv`` among them)."""
     with autocast(device, precision):
         out = net(x)
         terms = model.loss(x, va, out=out, aids=aids)
@@ -387,6 +413,8 @@ def optimise(model: VAE, net: torch.nn.Module, opt: torch.optim.Optimizer, x: to
     if "adversarial" in terms:
         with autocast(device, precision):
             terms["disc"] = discriminator_step(aids.disc, disc_opt, x, out.recon)
+    if aids.chunk_adv is not None:
+        terms["chunk_adv"] = adversary_step(aids.chunk_adv, chunk_opt, model.split(out.mu), va, aids.emotion)
     return terms
 
 

@@ -1,0 +1,223 @@
+"""Chunks that each hold one thing: terms that keep affect out of z_z and each axis out of the other axis's chunk while
+the heads align z_v with valence and z_a with arousal (``ModelConfig.disentangle``, weighted by
+``disentangle_weight``).
+
+Without them the encoder spreads the expression over the whole latent: the heads read valence along one direction of
+z_v, and the rest of z_v, z_a and z_z are free to hold copies of it (on synthetic faces z_v predicted arousal at R^2
+0.98 and z_z the emotion at 94%). What a chunk may hold of another factor is what its own factor already tells of it:
+valence predicts some arousal in every dataset, so z_v may predict arousal as well as valence does, and no better.
+
+Four forms:
+  "cycle": decoded edits re-encoded must keep the chunks the edit kept: an arousal-only edit must leave z_v and z_z
+      where the unedited reconstruction's re-encoding has them, a valence-only edit z_a and z_z (``cycle_charge``).
+      It needs no labels beyond the heads, and it charges the encoder for reading the expression into the wrong chunk
+      wherever it does so, however the code is written, where a predictor sees only the codes it has learnt to read.
+  "adversary": small MLP predictors trained beside the model, on detached latent means: arousal from z_v, valence from
+      z_a, valence and arousal from z_z, the emotion from z_z. The encoder is charged for what they find beyond the
+      chunk's own factor: each regressor's squared distance from the answer the chunk's own factor gives (E[A | V] for
+      z_v, E[V | A] for z_a, the training mean for z_z), and the emotion classifier's KL from the class prior. The
+      charge is 0 when the predictors can do no better than the labels: bounded and stable, unlike a reversed
+      gradient on the predictors' own loss, which rewards the encoder for making them wrong, not uninformed.
+  "hsic": no network: the normalised Hilbert-Schmidt independence criterion (Gaussian kernels, median bandwidth;
+      CKA's form, so shrinking the latent cannot lower it) per batch, of z_z with (V, A) and with the emotion, of z_v
+      with arousal's residual A - E[A | V], and of z_a with V - E[V | A].
+  "xcov": no network: the squared correlation of each dimension of z_z with V, A, their squares and product and each
+      emotion's indicator, of z_v's with A - E[A | V] and of z_a's with V - E[V | A] (a cross-covariance penalty).
+E[A | V] and E[V | A] are binned means of the training labels (``ConditionalMeans``). Leakage itself is measured by
+fresh probes after training (models.eval.leakage), never by these predictors.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+ADV_WIDTH = 64
+ADV_LR = 2e-3
+ADV_STEPS = 5  # predictor updates per model step
+N_BINS = 20
+
+
+class ConditionalMeans(nn.Module):
+    """E[A | V] and E[V | A] from the training labels: means per bin of the conditioning axis over [-1, 1], linearly
+    interpolated between bin centres (an empty bin takes the overall mean); and the class prior of the emotions."""
+
+    def __init__(self, va: np.ndarray, emotions: np.ndarray, n_classes: int):
+        super().__init__()
+        va = np.asarray(va, np.float64)
+        self.register_buffer("a_given_v", torch.tensor(_binned_means(va[:, 0], va[:, 1]), dtype=torch.float32))
+        self.register_buffer("v_given_a", torch.tensor(_binned_means(va[:, 1], va[:, 0]), dtype=torch.float32))
+        self.register_buffer("mean_va", torch.tensor(va.mean(0), dtype=torch.float32))
+        counts = np.bincount(np.asarray(emotions, int), minlength=n_classes).astype(np.float64) + 1.0
+        self.register_buffer("prior", torch.tensor(counts / counts.sum(), dtype=torch.float32))
+
+    @staticmethod
+    def _lookup(table: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        pos = ((x.float().clamp(-1, 1) + 1) / 2 * N_BINS - 0.5).clamp(0, N_BINS - 1)
+        lo = pos.floor().long().clamp(max=N_BINS - 2)
+        t = pos - lo
+        return table[lo] * (1 - t) + table[lo + 1] * t
+
+    def arousal_given_valence(self, v: torch.Tensor) -> torch.Tensor:
+        return self._lookup(self.a_given_v, v)
+
+    def valence_given_arousal(self, a: torch.Tensor) -> torch.Tensor:
+        return self._lookup(self.v_given_a, a)
+
+
+def _binned_means(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    bins = np.clip(((x + 1) / 2 * N_BINS).astype(int), 0, N_BINS - 1)
+    sums = np.bincount(bins, weights=y, minlength=N_BINS)
+    counts = np.bincount(bins, minlength=N_BINS)
+    return np.where(counts > 0, sums / np.maximum(counts, 1), y.mean())
+
+
+def _mlp(i: int, o: int) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(i, ADV_WIDTH), nn.ReLU(), nn.Linear(ADV_WIDTH, ADV_WIDTH), nn.ReLU(),
+                         nn.Linear(ADV_WIDTH, o))
+
+
+class ChunkAdversary(nn.Module):
+    """The "adversary" form's predictors: arousal from z_v, valence from z_a, (V, A) and emotion logits from z_z."""
+
+    def __init__(self, zv_dim: int, za_dim: int, zz_dim: int, n_classes: int):
+        super().__init__()
+        self.a_from_zv = _mlp(zv_dim, 1)
+        self.v_from_za = _mlp(za_dim, 1)
+        self.va_from_zz = _mlp(zz_dim, 2)
+        self.emotion_from_zz = _mlp(zz_dim, n_classes)
+
+    def forward(self, zv, za, zz) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        return (torch.tanh(self.a_from_zv(zv.float()))[:, 0], torch.tanh(self.v_from_za(za.float()))[:, 0],
+                torch.tanh(self.va_from_zz(zz.float())), self.emotion_from_zz(zz.float()))
+
+
+def make_chunk_adversary(zv_dim: int, za_dim: int, zz_dim: int, n_classes: int,
+                         device: torch.device) -> tuple[ChunkAdversary, torch.optim.Optimizer]:
+    adv = ChunkAdversary(zv_dim, za_dim, zz_dim, n_classes).to(device)
+    return adv, torch.optim.Adam(adv.parameters(), lr=ADV_LR)
+
+
+def adversary_step(adv: ChunkAdversary, opt: torch.optim.Optimizer, chunks: tuple[torch.Tensor, ...],
+                   va: torch.Tensor, emotion: torch.Tensor, steps: int = ADV_STEPS) -> torch.Tensor:
+    """``steps`` updates of the predictors on the batch's detached chunks (MSE for the axes, cross-entropy for the
+    emotion): they must keep up with an encoder that is paid to move its code away from them. Returns the last loss."""
+    chunks = tuple(c.detach().float() for c in chunks)
+    for _ in range(steps):
+        a_hat, v_hat, va_hat, logits = adv(*chunks)
+        loss = (F.mse_loss(a_hat, va[:, 1].float()) + F.mse_loss(v_hat, va[:, 0].float())
+                + F.mse_loss(va_hat, va.float()) + F.cross_entropy(logits, emotion))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return loss.detach()
+
+
+def adversary_charge(adv_out: tuple[torch.Tensor, ...], va: torch.Tensor, means: ConditionalMeans) -> torch.Tensor:
+    """What the (frozen) predictors find beyond what each chunk's own factor tells (module docstring); 0 when they can
+    do no better than the labels."""
+    a_hat, v_hat, va_hat, logits = adv_out
+    v, a = va[:, 0].float(), va[:, 1].float()
+    charge = (a_hat - means.arousal_given_valence(v)).pow(2).mean()
+    charge = charge + (v_hat - means.valence_given_arousal(a)).pow(2).mean()
+    charge = charge + (va_hat - means.mean_va).pow(2).sum(1).mean()
+    prior = means.prior
+    return charge + (prior * (prior.log() - logits.float().log_softmax(1))).sum(1).mean()  # KL(prior || p)
+
+
+def _eval_mode(module: nn.Module, *args):
+    """Run ``module`` with BatchNorm on its running statistics (decoded faces must not shift them), weights live."""
+    was = module.training
+    module.eval()
+    try:
+        return module(*args)
+    finally:
+        module.train(was)
+
+
+def cycle_charge(model, mu: torch.Tensor) -> torch.Tensor:
+    """The "cycle" form: decoded edits re-encoded must keep the chunks the edit kept.
+
+    Half the rows are edited in arousal only (the heads' valence kept), half in valence only; each edited face and
+    the unedited reconstruction of the same latent are decoded (no gradient: the decoder is not taught to hide the
+    edit) and encoded again by the live encoder (BatchNorm on its running statistics). Charged: how far z_z moved
+    between the two, and z_v under arousal-only edits, z_a under valence-only ones, each squared shift over the
+    chunk's total variance in the batch (so shrinking the latent cannot lower it; a dim the KL has closed cannot blow
+    it up). An encoder whose z_z reads the expression,
+    or whose z_v reads arousal, pays; one whose chunks each hold their own factor does not.
+    """
+    from models.editing import edit_latent
+    from models.losses import _decode_as_inference
+
+    mu = mu.detach().float()
+    n = mu.shape[0] - mu.shape[0] % 2
+    half = n // 2
+    with torch.no_grad():
+        target = model.heads(mu[:n])[0].float().clone()
+        new = torch.rand(n, device=mu.device) * 2 - 1
+        target[:half, 1] = new[:half]  # arousal-only edits
+        target[half:, 0] = new[half:]  # valence-only edits
+        faces = torch.cat([_decode_as_inference(model.decoder, edit_latent(model, mu[:n], target)),
+                           _decode_as_inference(model.decoder, mu[:n])])
+    back = _eval_mode(model.encoder, faces)[0].float()
+    (ev, ea, ez), (bv, ba, bz) = model.split(back[:n]), model.split(back[n:])
+    spread = [c.var(0).sum().clamp_min(1e-6) for c in model.split(mu[:n])]  # per chunk: its dims' total variance
+
+    def shift(a: torch.Tensor, b: torch.Tensor, var: torch.Tensor) -> torch.Tensor:
+        return (a - b).pow(2).sum(1).mean() / var
+
+    return (shift(ez, bz.detach(), spread[2]) + shift(ev[:half], bv[:half].detach(), spread[0])
+            + shift(ea[half:], ba[half:].detach(), spread[1]))
+
+
+def _gaussian_gram(x: torch.Tensor) -> torch.Tensor:
+    """Centred Gaussian Gram matrix (B, B) of rows x (B, d), bandwidth the median pairwise distance (not learned)."""
+    x = x.float().reshape(len(x), -1)
+    d2 = torch.cdist(x, x).pow(2)
+    off = d2[~torch.eye(len(x), dtype=torch.bool, device=x.device)]
+    sigma2 = off.detach().median().clamp_min(1e-6)
+    k = torch.exp(-d2 / (2 * sigma2))
+    h = k - k.mean(0, keepdim=True) - k.mean(1, keepdim=True) + k.mean()
+    return h
+
+
+def normalized_hsic(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """HSIC(x, y) / sqrt(HSIC(x, x) HSIC(y, y)) over a batch, in [0, 1]: 0 for independent rows (in the limit)."""
+    kx, ky = _gaussian_gram(x), _gaussian_gram(y)
+    return (kx * ky).sum() / ((kx * kx).sum() * (ky * ky).sum()).sqrt().clamp_min(1e-12)
+
+
+def _corr(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """(dx, dy) Pearson correlations between the columns of x (B, dx) and y (B, dy) over the batch."""
+    x = x.float() - x.float().mean(0)
+    y = y.float() - y.float().mean(0)
+    return (x.T @ y) / (x.norm(dim=0)[:, None] * y.norm(dim=0)[None, :]).clamp_min(1e-6)
+
+
+def xcov_charge(chunks: tuple[torch.Tensor, ...], va: torch.Tensor, emotion: torch.Tensor, n_classes: int,
+                means: ConditionalMeans) -> torch.Tensor:
+    """The "xcov" form: the summed squared correlation, over the batch, of each dimension of z_z with V, A, V^2, A^2,
+    V A and each emotion's indicator, of z_v's with arousal's residual A - E[A | V], and of z_a's with V - E[V | A]
+    (the cross-covariance penalty of Cheung et al. 2014, on correlations so that scale cannot lower it)."""
+    zv, za, zz = chunks
+    v, a = va[:, :1].float(), va[:, 1:].float()
+    onehot = F.one_hot(emotion, n_classes).float()
+    present = onehot.sum(0) > 0  # a class absent from the batch has no correlation
+    affect = torch.cat([v, a, v * v, a * a, v * a, onehot[:, present]], 1)
+    a_rest = a - means.arousal_given_valence(v)
+    v_rest = v - means.valence_given_arousal(a)
+    return _corr(zz, affect).pow(2).sum() + _corr(zv, a_rest).pow(2).sum() + _corr(za, v_rest).pow(2).sum()
+
+
+def hsic_charge(chunks: tuple[torch.Tensor, ...], va: torch.Tensor, emotion: torch.Tensor, n_classes: int,
+                means: ConditionalMeans) -> torch.Tensor:
+    """The "hsic" form (module docstring)."""
+    zv, za, zz = chunks
+    v, a = va[:, :1].float(), va[:, 1:].float()
+    a_rest = a - means.arousal_given_valence(v)
+    v_rest = v - means.valence_given_arousal(a)
+    onehot = F.one_hot(emotion, n_classes).float()
+    return (normalized_hsic(zz, va) + normalized_hsic(zz, onehot) + normalized_hsic(zv, a_rest)
+            + normalized_hsic(za, v_rest))

@@ -1,0 +1,173 @@
+"""Chunks that each hold one thing: the disentangle terms (models.train.disentangle), the leakage matrix that measures
+them (models.eval.leakage) and the polar edit grid (models.eval.polar)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from models.config import ConfigError, ModelConfig, TrainConfig
+from models.eval.leakage import leakage, probe_r2
+from models.eval.polar import N_DIRECTIONS, STRENGTHS, polar_targets, sector_table
+from models.train.disentangle import ConditionalMeans, adversary_charge, normalized_hsic
+
+
+def _labels(n: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    v = rng.uniform(-1, 1, n)
+    a = np.clip(0.5 * v**2 - 0.2 + 0.3 * rng.standard_normal(n), -1, 1)  # arousal depends on valence, loosely
+    emotions = np.where(v > 0.3, "happy", np.where(v < -0.3, "sad", "neutral"))
+    return np.stack([v, a], 1), emotions
+
+
+def test_conditional_means_recover_arousal_given_valence():
+    va, emotions = _labels(20000)
+    codes = np.unique(emotions, return_inverse=True)[1]
+    means = ConditionalMeans(va, codes, 3)
+    v = torch.linspace(-0.9, 0.9, 7)
+    got = means.arousal_given_valence(v).numpy()
+    assert np.allclose(got, 0.5 * v.numpy() ** 2 - 0.2, atol=0.05), got
+    assert torch.isclose(means.prior.sum(), torch.tensor(1.0))
+
+
+def test_normalized_hsic_sees_dependence_and_ignores_scale():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(256, 2, generator=g)
+    y_dep = x[:, :1] ** 2 + 0.05 * torch.randn(256, 1, generator=g)  # dependent, but not correlated
+    y_ind = torch.randn(256, 1, generator=g)
+    dep, ind = float(normalized_hsic(x, y_dep)), float(normalized_hsic(x, y_ind))
+    assert dep > 3 * ind, (dep, ind)
+    assert abs(float(normalized_hsic(100 * x, y_dep)) - dep) < 1e-4  # shrinking the latent cannot lower it
+
+
+def test_adversary_charge_is_zero_when_the_predictors_know_only_the_own_factor():
+    va_np, emotions = _labels(5000)
+    codes = np.unique(emotions, return_inverse=True)[1]
+    means = ConditionalMeans(va_np, codes, 3)
+    va = torch.tensor(va_np[:64], dtype=torch.float32)
+    uninformed = (means.arousal_given_valence(va[:, 0]), means.valence_given_arousal(va[:, 1]),
+                  means.mean_va.expand(64, 2), means.prior.log().expand(64, 3))
+    assert float(adversary_charge(uninformed, va, means)) < 1e-5
+    knows = (va[:, 1], va[:, 0], va, torch.nn.functional.one_hot(torch.tensor(codes[:64]), 3).float() * 10)
+    assert float(adversary_charge(knows, va, means)) > 0.5
+
+
+@pytest.mark.parametrize("form", ["cycle", "adversary", "hsic", "xcov"])
+def test_disentangle_term_trains_the_encoder_and_resumes(synth_dir, tmp_path, form):
+    """A run with the term trains, logs it, and resumes from its checkpoint (the predictors saved beside the model)."""
+    import json
+
+    from models import runs as ck
+    from models.train.loop import train_run
+
+    cfg = ModelConfig(kind="levasa", disentangle=form, disentangle_weight=0.5)
+    train = TrainConfig(epochs=1, batch_size=32, seed=0, max_val=64)
+    run = tmp_path / form
+    train_run(run, synth_dir, cfg, train, progress=False, log=lambda s: None)
+    rec = json.loads((run / ck.METRICS).read_text().splitlines()[-1])
+    assert rec["train"]["disentangle"] > 0
+    assert ("chunk_adv" in rec["train"]) == (form == "adversary")
+    saved = json.loads((run / ck.CONFIG).read_text())
+    saved["train"]["epochs"] = 2
+    (run / ck.CONFIG).write_text(json.dumps(saved))
+    summary = train_run(run, resume=True, progress=False, log=lambda s: None)
+    assert summary["epochs"] == 2
+
+
+def test_disentangle_gradient_reaches_the_encoder_not_the_predictors():
+    from models.losses import StepAids
+    from models.train.disentangle import make_chunk_adversary
+    from models.vae import VAE
+
+    torch.manual_seed(0)
+    model = VAE(ModelConfig(kind="levasa", disentangle="adversary", disentangle_weight=1.0)).train()
+    adv, _ = make_chunk_adversary(32, 32, 32, 8, torch.device("cpu"))
+    va_np, _ = _labels(500)
+    means = ConditionalMeans(va_np, np.zeros(500, int), 8)
+    x, va = torch.rand(16, 3, 64, 64), torch.tensor(va_np[:16], dtype=torch.float32)
+    terms = model.loss(x, va, aids=StepAids(emotion=torch.zeros(16, dtype=torch.long), label_means=means,
+                                            chunk_adv=adv))
+    terms["disentangle"].backward()
+    assert model.encoder.mu.weight.grad is not None and model.encoder.mu.weight.grad.abs().sum() > 0
+    assert all(p.grad is None for p in adv.parameters())
+
+
+def test_cycle_charge_teaches_the_encoder_not_the_decoder():
+    """The cycle form's re-encoding trains the encoder; the decoded edits carry no gradient, so the decoder is never
+    taught to hide an edit to lower it."""
+    from models.train.disentangle import cycle_charge
+    from models.vae import VAE
+
+    torch.manual_seed(0)
+    model = VAE(ModelConfig(kind="levasa", disentangle="cycle")).train()
+    with torch.no_grad():  # a decoder that draws what z says (an untrained one barely responds to z)
+        for p in model.decoder.parameters():
+            p.mul_(3.0)
+    mu = torch.randn(16, model.cfg.latent_dim)
+    charge = cycle_charge(model, mu)
+    charge.backward()
+    assert float(charge.detach()) > 0
+    assert model.encoder.mu.weight.grad.abs().sum() > 0
+    assert all(p.grad is None for p in model.decoder.parameters())
+    bn = model.encoder.conv[1]
+    assert bn.num_batches_tracked == 0, "decoded faces must not move the encoder's BatchNorm statistics"
+
+
+def test_disentangle_is_a_levasa_option():
+    with pytest.raises(ConfigError, match="LeVAsa option"):
+        ModelConfig(kind="vanilla", disentangle="hsic")
+    with pytest.raises(ConfigError, match="disentangle must be one of"):
+        ModelConfig(disentangle="grl")
+
+
+def test_probe_r2_finds_a_nonlinear_relation_a_ridge_misses():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (3000, 2))
+    y = np.cos(3 * x[:, :1])  # not linear in x: Ridge R^2 ~ 0
+    r = probe_r2(x[:2000], y[:2000], x[2000:], y[2000:])
+    assert r["ridge"][0] < 0.1 and r["mlp"][0] > 0.8 and r["r2"][0] == max(r["ridge"][0], r["mlp"][0])
+
+
+def test_leakage_matrix_finds_planted_leaks_and_reports_floors():
+    """Latents built by hand: z_v holds valence only, z_a arousal only, z_z identity only; then z_z gets a copy of
+    arousal. The matrix must show the clean case near its floors and the planted leak in z_z."""
+    n = 4000
+    rng = np.random.default_rng(1)
+    va, emotions = _labels(n, seed=1)
+    ident = rng.normal(size=(n, 3))
+    noise = lambda k: 0.05 * rng.standard_normal((n, k))
+    clean = np.concatenate([va[:, :1] + noise(1), noise(3), va[:, 1:] + noise(1), noise(3), ident + noise(3)], 1)
+    train = np.arange(n) < 3000
+    kw = {"zv": slice(0, 4), "za": slice(4, 8), "identity": (["f0", "f1", "f2"], ident)}
+    lk = leakage(clean, va, emotions, train, ~train, **kw)
+    f = lk["figures"]
+    assert f["leak_zv_a"] <= f["leak_zv_a_floor"] + 0.05, f
+    assert f["leak_zz_va"] < 0.05 and f["leak_zz_emotion"] <= f["leak_zz_emotion_floor"] + 0.05, f
+    assert f["zz_identity"] > 0.9 and lk["cells"]["z_v"]["identity"]["r2"] < 0.05, f
+    assert 0.05 < f["leak_zv_a_floor"] < 0.5  # valence tells some arousal here, as in real labels
+    leaky = clean.copy()
+    leaky[:, 8] = va[:, 1] + 0.05 * rng.standard_normal(n)  # z_z's first column now carries arousal
+    f2 = leakage(leaky, va, emotions, train, ~train, **kw)["figures"]
+    assert f2["leak_zz_va"] > 0.8, f2
+
+
+def test_polar_targets_cover_the_circle_at_three_strengths():
+    targets, ang, r = polar_targets()
+    assert len(targets) == N_DIRECTIONS * len(STRENGTHS)
+    assert np.allclose(np.linalg.norm(targets, axis=1), r, atol=1e-6)
+    assert set(np.round(r, 2)) == set(STRENGTHS) and ang.min() == 0 and ang.max() < 360
+
+
+def test_sector_table_scores_a_perfect_editor_and_a_dead_sector():
+    targets, ang, r = polar_targets()
+    perfect = sector_table(targets, ang, r)
+    # judged = target: no angular error; strengths rank as the targets (float jitter breaks the targets' ties: < 1)
+    assert all(s["angle_err_deg"] < 1e-3 and s["strength_rho"] > 0.95 for s in perfect)
+    dead = targets.copy()
+    low = (ang >= 242) & (ang <= 329)
+    dead[low] = 0.05 * targets[low, ::-1]  # the low-arousal edits barely move, and the wrong way
+    table = sector_table(dead, ang, r)
+    worst = max(table, key=lambda s: s["angle_err_deg"])
+    assert 240 <= worst["from_deg"] <= 315 and worst["angle_err_deg"] > 30
+    assert all(s["angle_err_deg"] < 1e-3 for s in table if s["to_deg"] <= 225)
