@@ -13,7 +13,6 @@ the runs share: the dataset's labels, the held-out mask, the original faces of t
 from __future__ import annotations
 
 import base64
-import html
 import io
 import time
 from dataclasses import dataclass, field
@@ -23,6 +22,8 @@ import numpy as np
 
 from models.data.emotions import ALL_EMOTIONS, EMOTION_COLOURS
 from models.data.transfer import affectnet_ellipses
+from models.eval.htmlparts import _e, _f, _fig_html, _table
+from models.eval.report_chunks import section_leakage, section_polar
 from models.io import atomic_write
 
 SECTIONS = (
@@ -68,18 +69,6 @@ class ReportData:
 
 
 # --- small HTML helpers -----------------------------------------------------------------------------------------------
-def _e(s) -> str:
-    return html.escape(str(s))
-
-
-def _f(x, nd: int = 3) -> str:
-    if x is None:
-        return "–"
-    if isinstance(x, int | np.integer):
-        return f"{x:,}"
-    return f"{round(float(x), nd) + 0.0:.{nd}f}" if np.isfinite(x) else "–"  # + 0.0: no "-0.000"
-
-
 def png_data_uri(img: np.ndarray) -> str:
     """(3, H, W) or (H, W, 3) uint8 -> data:image/png;base64,..."""
     from PIL import Image
@@ -103,19 +92,6 @@ def _grid(faces: np.ndarray, nrow: int, scale: int = 1) -> np.ndarray:
     if scale > 1:
         g = g.repeat(scale, 1).repeat(scale, 2)
     return g
-
-
-def _table(header: list[str], rows: list[list], cls: str = "") -> str:
-    head = "".join(f"<th>{_e(h)}</th>" for h in header)
-    body = "".join(
-        "<tr>" + "".join(c if isinstance(c, str) and c.startswith("<td") else f"<td>{_e(c)}</td>" for c in r) + "</tr>"
-        for r in rows
-    )
-    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-
-
-def _fig_html(fig) -> str:
-    return fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False, "responsive": True})
 
 
 def _sn(d: dict | None) -> str:
@@ -446,8 +422,6 @@ def _section_image_quality(runs: list[ReportRun], data: ReportData) -> str:
 def build_report(runs: list[ReportRun], data: ReportData) -> str:
     """The whole report as one HTML string."""
     from plotly.offline import get_plotlyjs
-
-    from models.eval.report_chunks import section_leakage, section_polar  # they build on this module's helpers
 
     bodies = (
         _section_recon(runs, data),

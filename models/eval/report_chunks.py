@@ -1,9 +1,14 @@
 """The report's sections on what each latent chunk holds (the leakage matrix) and on edits all round the circle (the
-polar grid), built with models.eval.report's helpers."""
+polar grid); models.eval.report puts them in place."""
 
 from __future__ import annotations
 
-from models.eval.report import ReportData, ReportRun, _e, _f, _fig_html, _table
+from typing import TYPE_CHECKING
+
+from models.eval.htmlparts import _e, _f, _fig_html, _table
+
+if TYPE_CHECKING:
+    from models.eval.report import ReportData, ReportRun
 
 FACTORS = (("valence", "r2", "R²"), ("arousal", "r2", "R²"), ("emotion", "accuracy", "acc"), ("identity", "r2", "R²"))
 

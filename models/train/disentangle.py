@@ -128,7 +128,8 @@ def adversary_charge(adv_out: tuple[torch.Tensor, ...], va: torch.Tensor, means:
 
 
 def _eval_mode(module: nn.Module, *args):
-    """Run ``module`` with BatchNorm on its running statistics (decoded faces must not shift them), weights live."""
+    """Run ``module`` with BatchNorm on its running statistics (decoded faces must not shift them, and faces decode as
+    at inference), its weights live."""
     was = module.training
     module.eval()
     try:
@@ -149,7 +150,6 @@ def cycle_charge(model, mu: torch.Tensor) -> torch.Tensor:
     or whose z_v reads arousal, pays; one whose chunks each hold their own factor does not.
     """
     from models.editing import edit_latent
-    from models.losses import _decode_as_inference
 
     mu = mu.detach().float()
     n = mu.shape[0] - mu.shape[0] % 2
@@ -159,8 +159,8 @@ def cycle_charge(model, mu: torch.Tensor) -> torch.Tensor:
         new = torch.rand(n, device=mu.device) * 2 - 1
         target[:half, 1] = new[:half]  # arousal-only edits
         target[half:, 0] = new[half:]  # valence-only edits
-        faces = torch.cat([_decode_as_inference(model.decoder, edit_latent(model, mu[:n], target)),
-                           _decode_as_inference(model.decoder, mu[:n])])
+        faces = torch.cat([_eval_mode(model.decoder, edit_latent(model, mu[:n], target)),
+                           _eval_mode(model.decoder, mu[:n])])
     back = _eval_mode(model.encoder, faces)[0].float()
     (ev, ea, ez), (bv, ba, bz) = model.split(back[:n]), model.split(back[n:])
     spread = [c.var(0).sum().clamp_min(1e-6) for c in model.split(mu[:n])]  # per chunk: its dims' total variance
