@@ -126,7 +126,8 @@ def test_bench_fewshot_quick_prints_the_pair_head_beside_its_baselines(runs_dir)
 def test_bench_badinput_quick_every_hostile_case_is_a_4xx_and_odd_images_are_answered(runs_dir):
     r = subprocess.run([sys.executable, "-m", "scripts.bench.badinput", "--quick", "--run", str(runs_dir / "tiny")],
                        cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, (r.stdout[-3000:], r.stderr[-2000:])
+    bad = [line for line in r.stdout.splitlines() if "BAD" in line]
+    assert r.returncode == 0, (bad, r.stdout[-1500:], r.stderr[-2000:])
     figs = _figures(r.stdout)
     assert int(figs["badinput_cases"]) >= 25 and int(figs["badinput_5xx"]) == 0
     assert "BAD" not in r.stdout and "server alive afterwards: True" in r.stdout
