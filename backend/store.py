@@ -1,6 +1,7 @@
 """A run as stored: what its folder (and its dataset's folder) holds, loaded once at start.
 
-The model (models.runs.load_run), the dataset's latents, projections and thumbnails (export), metrics.json (evaluation),
+The model (models.runs.load_run), the dataset's latents, projections and thumbnails (export; all three memory-mapped,
+so a 400,000-face run costs a worker little memory), metrics.json (evaluation),
 summary.json (training) and the category ellipses (annotation transfer). A run whose model cannot load is kept with
 status "error" and its reason; a missing or damaged artifact only degrades the run, and ``missing`` says which and how
 to write it. Every file name comes from its owner (models.runs, models.data.transfer).
@@ -19,19 +20,11 @@ import torch
 
 from models.data.synthetic import is_synthetic
 from models.data.transfer import ELLIPSES_FILE, Ellipse, affectnet_ellipses, nearest_ellipse
-from models.io import RunError
-from models.runs import LATENTS, METRICS_JSON, PROJECTIONS, SUMMARY, THUMBS, LoadedRun, load_run
+from models.io import RunError, load_npz
+from models.runs import LATENTS, LEGACY_THUMBS, METRICS_JSON, PROJECTIONS, SUMMARY, THUMBS, LoadedRun, load_run
+from models.thumbstore import Thumbnails, open_store
 
 log = logging.getLogger("levasa")
-
-
-@dataclass(frozen=True)
-class Thumbnails:
-    data: np.ndarray  # (N_bytes,) uint8: every face's JPEG, end to end
-    offsets: np.ndarray  # (N + 1,) face i is data[offsets[i]:offsets[i + 1]]
-
-    def jpeg(self, i: int) -> bytes:
-        return self.data[self.offsets[i] : self.offsets[i + 1]].tobytes()
 
 
 @dataclass
@@ -108,11 +101,25 @@ def _load_dataset_files(st: StoredRun) -> None:
     if st.projections is not None and int(st.projections["ids"].max(initial=-1)) >= n:
         st.missing.append(f"{PROJECTIONS} does not match {LATENTS}: re-export them ({export})")
         st.projections = None
-    th = _npz(st.path / THUMBS, st)
-    if th is not None and len(th["offsets"]) == n + 1:
-        st.thumbs = Thumbnails(th["data"], th["offsets"])
-    elif th is not None:
+    st.thumbs = _thumbnails(st)
+    if st.thumbs is not None and len(st.thumbs) != n:
         st.missing.append(f"{THUMBS} does not match {LATENTS}: re-export them ({export})")
+        st.thumbs = None
+
+
+def _thumbnails(st: StoredRun) -> Thumbnails | None:
+    """The dataset's thumbnail store that thumbs.json names, or a run's own thumbs.npz from before the stores."""
+    if not (st.path / THUMBS).is_file() and (st.path / LEGACY_THUMBS).is_file():
+        th = _npz(st.path / LEGACY_THUMBS, st)
+        return None if th is None else Thumbnails(th["data"], th["offsets"])
+    if not (st.path / THUMBS).is_file():
+        st.missing.append(f"{THUMBS} missing: python -m scripts.export runs/{st.name}")
+        return None
+    try:
+        return open_store(st.path)
+    except RunError as e:
+        st.missing.append(f"{THUMBS}: {e}")
+        return None
 
 
 def _npz(path: Path, st: StoredRun) -> dict[str, np.ndarray] | None:
@@ -120,8 +127,7 @@ def _npz(path: Path, st: StoredRun) -> dict[str, np.ndarray] | None:
         st.missing.append(f"{path.name} missing: python -m scripts.export runs/{st.name}")
         return None
     try:
-        with np.load(path, allow_pickle=False) as f:  # never unpickled
-            return {k: f[k] for k in f.files}
+        return load_npz(path)  # memory-mapped, never unpickled
     except Exception as e:  # noqa: BLE001 - a damaged artifact degrades the run, it does not stop it
         st.missing.append(f"{path.name} unreadable ({type(e).__name__}: {e})")
         return None

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import struct
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +53,41 @@ def save_npz(path: Path, **arrays) -> None:
             np.savez(f, **arrays)
 
     atomic_write(path, write)
+
+
+MMAP_MIN_BYTES = 1 << 16  # smaller members are read whole: a map per tiny array costs more than it saves
+
+
+def load_npz(path: Path, mmap: bool = True) -> dict[str, np.ndarray]:
+    """Every array of an .npz, never unpickled. Members stored uncompressed (np.savez, save_npz) are memory-mapped
+    in place (read-only), so a 400,000-row file costs no memory until its pages are read; compressed or small ones
+    are read whole. Raises ValueError for an object array and OSError / zipfile.BadZipFile for a damaged file."""
+    out = {}
+    with zipfile.ZipFile(path) as zf, open(path, "rb") as fh:
+        for info in zf.infolist():
+            name = info.filename.removesuffix(".npy")
+            if mmap and info.compress_type == zipfile.ZIP_STORED and info.file_size >= MMAP_MIN_BYTES:
+                out[name] = _mapped_member(path, fh, info)
+            else:
+                with zf.open(info) as f:
+                    out[name] = np.lib.format.read_array(f, allow_pickle=False)
+    return out
+
+
+def _mapped_member(path: Path, fh, info: zipfile.ZipInfo) -> np.ndarray:
+    """One uncompressed .npy member as a read-only memmap: past the zip's local header, then the .npy header."""
+    fh.seek(info.header_offset)
+    local = fh.read(30)  # the local file header: signature ... name length, extra length (zip spec 4.3.7)
+    if local[:4] != b"PK\x03\x04":
+        raise OSError(f"{path}: member {info.filename} has no local header")
+    name_len, extra_len = struct.unpack("<HH", local[26:30])
+    fh.seek(info.header_offset + 30 + name_len + extra_len)
+    version = np.lib.format.read_magic(fh)
+    read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    shape, fortran, dtype = read_header(fh)
+    if dtype.hasobject:
+        raise ValueError(f"{path}: member {info.filename} is an object array (it would need pickle)")
+    return np.memmap(path, dtype=dtype, mode="r", shape=shape, order="F" if fortran else "C", offset=fh.tell())
 
 
 def write_json(path: Path, obj) -> None:

@@ -9,7 +9,7 @@ A run is one folder, runs/NAME/. Training writes:
   summary.json            the final held-out figures, written when training ends
 Export (``levasa export``) and evaluation (``levasa evaluate``) add what the server shows:
   latents.npz             every dataset row's latent mean, labels, head VA, split, file name, recon error
-  thumbs.npz              every dataset row's face as JPEG bytes (data + offsets)
+  thumbs.json             which thumbnail store holds every dataset row's face (RUNS/.thumbs/KEY, once per dataset)
   projections.npz         t-SNE and PCA of the latents (cached: reused while the latents are the same)
   metrics.json            the full evaluation's figures (levasa evaluate)
 Weights are safetensors only (no pickled code is ever loaded); every write is atomic (models.io).
@@ -39,7 +39,9 @@ CONFIG, WEIGHTS, CHECKPOINT, METRICS, SPLIT, SUMMARY = (
     "split.csv",
     "summary.json",
 )
-LATENTS, THUMBS, PROJECTIONS, METRICS_JSON = "latents.npz", "thumbs.npz", "projections.npz", "metrics.json"
+LATENTS, THUMBS, PROJECTIONS, METRICS_JSON = "latents.npz", "thumbs.json", "projections.npz", "metrics.json"
+LEGACY_THUMBS = "thumbs.npz"  # a run exported before the shared stores kept its faces itself: still served
+THUMB_STORES = ".thumbs"  # in the runs folder: the JPEG thumbnails, one store per dataset (models.thumbstore)
 SERVING_FILES = (LATENTS, THUMBS, PROJECTIONS)  # what export writes for the server
 JUDGES, QUICK_JUDGES = ".judges", ".judges-quick"  # in the runs folder: the independent judges, one per training split
 PERCEPTS = ".percepts"  # in the runs folder: the perceptual loss's networks, one per training split (never a judge)

@@ -39,7 +39,7 @@ def test_ensure_exported_writes_once_until_the_weights_change(tiny_run, tmp_path
     run = tmp_path / "t"
     shutil.copytree(tiny_run, run)
     assert ensure_exported(run) and "exporting" in capsys.readouterr().out
-    files = [run / f for f in ("latents.npz", "thumbs.npz", "projections.npz")]
+    files = [run / f for f in ("latents.npz", "thumbs.json", "projections.npz")]
     stamps = [f.stat().st_mtime_ns for f in files]
     assert not ensure_exported(run)
     assert capsys.readouterr().out == "" and [f.stat().st_mtime_ns for f in files] == stamps

@@ -48,9 +48,10 @@ def cache_key(table: LabelTable) -> str:
     return h.hexdigest()[:16]
 
 
-def load_images(table: LabelTable, cache: bool = True, progress: bool = True) -> np.ndarray:
-    """All images as uint8 (N, 3, 64, 64), from the cache ROOT/.cache/images-KEY.npy when it matches the files."""
-    cache_path = table.root / ".cache" / f"images-{cache_key(table)}.npy"
+def load_images(table: LabelTable, cache: bool = True, progress: bool = True, key: str | None = None) -> np.ndarray:
+    """All images as uint8 (N, 3, 64, 64), from the cache ROOT/.cache/images-KEY.npy when it matches the files
+    (``key``: cache_key(table), when the caller has it already)."""
+    cache_path = table.root / ".cache" / f"images-{key or cache_key(table)}.npy"
     if cache and cache_path.is_file():
         arr = np.load(cache_path, mmap_mode="r")
         if arr.shape == (len(table), 3, IMAGE_SIZE, IMAGE_SIZE):

@@ -3,13 +3,11 @@ thumbnails and projections (files named in models.runs). Every write is atomic a
 
 from __future__ import annotations
 
-import io
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
 from models import runs as ck
 from models.data.emotions import ALL_EMOTIONS
@@ -19,6 +17,7 @@ from models.eval.projections import cached_projections
 from models.eval.rundata import RunData, run_data
 from models.inference import predict
 from models.io import save_npz
+from models.thumbstore import ensure_store, write_pointer
 
 
 def export_latents(
@@ -55,36 +54,24 @@ def export_latents(
     return arrays
 
 
-THUMB_QUALITY = 90  # JPEG: a 64 px face in about 2 KB (20,000 faces in ~40 MB), served as stored bytes
-
-
-def save_thumbnails(run_dir, images: torch.Tensor, progress: bool = False) -> int:
-    """Every dataset row's face as JPEG bytes in RUN/thumbs.npz: data (uint8, all JPEGs end to end) and offsets
-    (int64, N + 1; face i is data[offsets[i]:offsets[i + 1]]). Atomic, no pickle. Returns the bytes written."""
+def save_thumbnails(run_dir: Path, images: torch.Tensor, key: str, progress: bool = False) -> int:
+    """Point RUN/thumbs.json at the dataset's thumbnail store (RUNS/.thumbs/KEY), written first if no run of this
+    dataset made it yet (models.thumbstore). Returns the store's JPEG bytes."""
     assert images.dim() == 4 and images.shape[1] == 3 and images.dtype == torch.uint8, f"got {tuple(images.shape)}"
-    rows = range(len(images))
-    if progress:
-        from tqdm import tqdm
-
-        rows = tqdm(rows, desc="thumbnails", unit="face", mininterval=1.0)
-    hwc = images.permute(0, 2, 3, 1).numpy()
-    parts, offsets = [], [0]
-    for i in rows:
-        buf = io.BytesIO()
-        Image.fromarray(hwc[i]).save(buf, format="JPEG", quality=THUMB_QUALITY)
-        parts.append(buf.getvalue())
-        offsets.append(offsets[-1] + len(parts[-1]))
-    data = np.frombuffer(b"".join(parts), dtype=np.uint8)
-    save_npz(Path(run_dir) / ck.THUMBS, data=data, offsets=np.asarray(offsets, np.int64))
-    return int(data.nbytes)
+    run_dir = Path(run_dir)
+    folder, _ = ensure_store(run_dir.parent, key, images.numpy(), progress)
+    write_pointer(run_dir, key, len(images))
+    (run_dir / ck.LEGACY_THUMBS).unlink(missing_ok=True)  # the run's own copy, from before the shared stores
+    return int((folder / "data.npy").stat().st_size)
 
 
 def prepare_serving(run: ck.LoadedRun, max_points: int = 30000, progress: bool = False) -> dict:
-    """What the server reads from a run folder, without the full evaluation: latents.npz, thumbs.npz and
-    projections.npz (t-SNE and PCA, reused when cached). Returns {"latents": n, "projections": n, "reused": bool}."""
+    """What the server reads from a run folder, without the full evaluation: latents.npz, thumbs.json (and its
+    store) and projections.npz (t-SNE and PCA, reused when cached).
+    Returns {"latents": n, "projections": n, "reused": bool}."""
     data = run_data(run, progress=progress)
     lat = export_latents(run, data, progress=progress)
-    save_thumbnails(run.path, data.images, progress=progress)
+    save_thumbnails(run.path, data.images, data.images_key, progress=progress)
     c = run.model_cfg
     zv, za = slice(0, c.zv_dim), slice(c.zv_dim, c.zv_dim + c.za_dim)
     proj, reused = cached_projections(run.path, lat["mu"], zv, za, max_points=max_points, progress=progress)

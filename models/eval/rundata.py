@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from models import runs as ck
-from models.data.images import load_images
+from models.data.images import cache_key, load_images
 from models.data.labels import read_labels
 from models.data.splits import heldout_name, read_split
 from models.data.synthetic import identity_factors
@@ -25,14 +25,16 @@ class RunData:
     split: np.ndarray  # (N,) the split saved with the run
     heldout: str  # "test" when the dataset has one, else "val"
     identity: tuple[list[str], np.ndarray] | None = None  # synthetic faces: (factor names, per-row values (N, F))
+    images_key: str = ""  # the decoded images' cache key: names the dataset's thumbnail store
 
 
 def run_data(run: ck.LoadedRun, progress: bool = False) -> RunData:
     """The dataset a run was trained on, with the split it saved (so evaluation never sees its training rows)."""
     table = read_labels(run.config["dataset"]["root"], require_va=True)
     split = read_split(run.path / ck.SPLIT, table)
-    images = torch.from_numpy(load_images(table, progress=progress))
-    return RunData(images, table.va, table.emotions, split, heldout_name(split), _identity_rows(table))
+    key = cache_key(table)
+    images = torch.from_numpy(load_images(table, progress=progress, key=key))
+    return RunData(images, table.va, table.emotions, split, heldout_name(split), _identity_rows(table), key)
 
 
 def _identity_rows(table) -> tuple[list[str], np.ndarray] | None:

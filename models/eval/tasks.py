@@ -280,7 +280,7 @@ def evaluate_run(
     seed: int = 0,
     progress: bool = True,
 ) -> dict:
-    """Every task for one run. Writes RUN/latents.npz, thumbs.npz, projections.npz and metrics.json.
+    """Every task for one run. Writes RUN/latents.npz, thumbs.json, projections.npz and metrics.json.
 
     Returns {"metrics": the metrics.json dict, "latents": the exported arrays, "proj": the projections,
     "recon": uint8 reconstructions of grid_rows(data), "edits": those faces edited to GRID_EDITS,
@@ -329,7 +329,7 @@ def evaluate_run(
 
 def _export(run: ck.LoadedRun, data: RunData, progress: bool) -> dict[str, np.ndarray]:
     lat = export_latents(run, data, progress=progress)
-    save_thumbnails(run.path, data.images)
+    save_thumbnails(run.path, data.images, data.images_key)
     return lat
 
 
