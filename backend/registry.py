@@ -15,12 +15,13 @@ from pathlib import Path
 
 import torch
 
-from backend.columns import ProjectionColumns
+from backend.columns import ProjectionColumns, files_tag
 from backend.inference import Inference
 from backend.store import StoredRun, load_stored
-from models.runs import CHECKPOINT, CONFIG, WEIGHTS
+from models.runs import CHECKPOINT, CONFIG, LATENTS, PROJECTIONS, WEIGHTS
 
 log = logging.getLogger("levasa")
+EAGER_JSON_POINTS = 50_000  # up to this size the map's JSON is built at load; a larger run's only when first asked
 
 
 @dataclass
@@ -82,7 +83,9 @@ def load_served(path: Path, device: torch.device, precision: str = "auto") -> Se
         return ServedRun(stored.fail(f"inference paths did not build: {type(e).__name__}: {e}"))
     columns = None
     if stored.latents is not None:
-        columns = ProjectionColumns(stored.name, stored.latents, stored.projections)
-        _ = columns.gzip_bytes  # the map's first request should not wait for the compression
+        columns = ProjectionColumns(stored.name, stored.latents, stored.projections,
+                                    files_tag(path / LATENTS, path / PROJECTIONS))
+        if columns.n <= EAGER_JSON_POINTS:
+            _ = columns.gzip_bytes  # the map's first request should not wait for the compression
     stored.load_s = time.perf_counter() - t0
     return ServedRun(stored, infer, columns)

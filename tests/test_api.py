@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 import re
 import struct
 import zlib
@@ -451,6 +452,52 @@ def test_projections_columns(client, runs_dir):
     assert int(gz.headers["content-length"]) < len(r.content) / 2
 
 
+def test_binary_columns_carry_the_same_points_as_the_json(client):
+    cols = client.get("/api/runs/tiny/projections").json()
+    man = client.get("/api/runs/tiny/columns").json()
+    assert man["n"] == cols["n"] == 320 and man["ids_are_rows"] and man["emotions"] == cols["emotions"]
+    want = {"float32": np.float32, "uint8": np.uint8, "int32": np.int32}
+    for name in ("ids", "emotion", "label_v", "head_a", "tsne_z_x", "pca_v_y"):
+        meta = man["columns"][name]
+        r = client.get(meta["url"])
+        assert r.status_code == 200 and r.headers["content-type"] == "application/octet-stream", name
+        assert len(r.content) == meta["bytes"] == 320 * np.dtype(meta["dtype"]).itemsize
+        got = np.frombuffer(r.content, want[r.headers["x-dtype"]])
+        assert np.allclose(got, cols[name], atol=1e-4), name  # the JSON rounds to 4 places
+    splits = np.frombuffer(client.get(man["columns"]["split"]["url"]).content, np.uint8)
+    assert [man["splits"][c] for c in splits] == cols["split"]
+    first_paint = sum(man["columns"][k]["bytes"] for k in ("pca_z_x", "pca_z_y", "emotion"))
+    assert first_paint / man["n"] == 9
+
+
+def test_a_column_revalidates_with_its_etag_and_unknown_ones_are_named(client):
+    r = client.get("/api/runs/tiny/columns/pca_z_x")
+    etag = r.headers["etag"]
+    again = client.get("/api/runs/tiny/columns/pca_z_x", headers={"if-none-match": etag})
+    assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
+    assert client.get("/api/runs/tiny/columns/pca_z_y", headers={"if-none-match": etag}).status_code == 200
+    assert client.get("/api/runs/tiny/columns/pca_z_x", headers={"if-none-match": '"stale"'}).status_code == 200
+    js = client.get("/api/runs/tiny/projections")
+    assert client.get("/api/runs/tiny/projections", headers={"if-none-match": js.headers["etag"]}).status_code == 304
+    bad = client.get("/api/runs/tiny/columns/mu")
+    assert bad.status_code == 404 and "pca_z_x" in bad.json()["detail"] and "'mu'" in bad.json()["detail"]
+
+
+def test_a_rewritten_export_changes_the_etag(runs_dir):
+    from backend.columns import files_tag
+    from models.runs import LATENTS, PROJECTIONS
+
+    run = runs_dir / "tiny"
+    before = files_tag(run / LATENTS, run / PROJECTIONS)
+    p = run / PROJECTIONS
+    st = p.stat()
+    try:
+        os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+        assert files_tag(run / LATENTS, run / PROJECTIONS) != before
+    finally:
+        os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
 def test_samples_and_thumbnails(client, faces):
     s = client.get("/api/runs/tiny/samples/2").json()
     assert s["id"] == 2 and len(s["latent"]) == 96 and s["thumbnail"].endswith("/samples/2/thumbnail")
@@ -467,7 +514,8 @@ def test_openapi_documents_every_endpoint(client):
     for p in ("/api/health", "/api/ready", "/api/runs", "/api/runs/{run}", "/api/runs/{run}/encode",
               "/api/runs/{run}/decode", "/api/runs/{run}/reconstruct", "/api/runs/{run}/edit",
               "/api/runs/{run}/edit/upload", "/api/runs/{run}/edit-grid", "/api/runs/{run}/projections",
-              "/api/runs/{run}/samples/{sample_id}", "/api/runs/{run}/samples/{sample_id}/thumbnail"):
+              "/api/runs/{run}/columns", "/api/runs/{run}/columns/{name}", "/api/runs/{run}/samples/{sample_id}",
+              "/api/runs/{run}/samples/{sample_id}/thumbnail"):
         assert p in paths, p
     enc = paths["/api/runs/{run}/encode"]["post"]["requestBody"]["content"]
     assert "multipart/form-data" in enc and "application/json" in enc

@@ -109,6 +109,26 @@ def _wait_exact(page, n: int = 1) -> None:
                            timeout=30_000)
 
 
+def test_first_paint_fetches_binary_columns_only_for_what_it_draws(page):
+    seen = []
+    page.on("requestfinished", lambda r: seen.append((r.url, r.sizes()["responseBodySize"], r.timing)))
+    page.goto("/")
+    page.wait_for_function("window.__levasa && window.__levasa.ready", timeout=60_000)
+    paint = page.evaluate("window.__levasa.paintMs")
+    columns = [(u.rsplit("/", 1)[-1], size) for u, size, _ in seen if "/api/runs/tiny/columns/" in u]
+    assert not [u for u, *_ in seen if u.endswith("/projections")], "the page fetched the JSON columns"
+    names = {name for name, _ in columns}
+    assert {"label_v", "label_a", "emotion"} <= names  # the default view's x and y, the colours
+    assert "ids" not in names  # every row is on the map, so point i is row i: nothing to fetch
+    assert not names & {"tsne_z_x", "pca_z_x"}  # a view not shown is not fetched
+    n = page.evaluate("window.__levasa.n")
+    drawn = sum(size for name, size in columns if name in ("label_v", "label_a", "emotion"))
+    assert drawn == 9 * n and paint is not None
+    page.select_option("#view", "pca_z")
+    page.wait_for_function("document.getElementById('map').layout.xaxis.title.text.startsWith('PCA of z_z')")
+    assert page.evaluate("window.__levasa.state.cols.pca_z_x.length") == n  # fetched when the view asked for it
+
+
 def test_page_plots_every_point_of_the_run(page):
     cols = _open(page)
     assert page.evaluate("window.__levasa.state.run") == "tiny"

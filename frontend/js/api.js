@@ -36,7 +36,14 @@ export const listRuns = () => getJSON("/api/runs");
 /** The emotion palette: {emotions: [{name, code, colour}]} in AffectNet code order. */
 export const readEmotions = () => getJSON("/api/emotions");
 export const readRun = (run) => getJSON(runPath(run));
-export const readProjections = (run) => getJSON(`${runPath(run)}/projections`);
+/** The binary columns of a run's points: {n, n_dataset, emotions, splits, ids_are_rows, columns: {name: {dtype, url}}}. */
+export const readColumnsManifest = (run) => getJSON(`${runPath(run)}/columns`);
+const TYPED = { float32: Float32Array, uint8: Uint8Array, int32: Int32Array };
+/** One binary column as its typed array (the browser's cache revalidates it by ETag). */
+export async function readColumn(meta) {
+  const buf = await (await check(await fetch(meta.url))).arrayBuffer();
+  return new TYPED[meta.dtype](buf);
+}
 export const readSample = (run, id) => getJSON(`${runPath(run)}/samples/${id}`);
 export const thumbnailUrl = (run, id) => `${runPath(run)}/samples/${id}/thumbnail`;
 

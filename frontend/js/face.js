@@ -2,6 +2,7 @@
 // the face's figures, places the face's markers, sets the edit target to the face's own VA and builds the editors.
 
 import * as api from "./api.js";
+import { DETAIL_COLUMNS } from "./columns.js";
 import { $, el, fmt } from "./dom.js";
 import { clearEditors, setupEditors } from "./editors.js";
 import { showError } from "./errors.js";
@@ -40,6 +41,7 @@ function showFace(face, origin, target, title, lines) {
 /** Dataset point i becomes the face (target: a VA to restore, else the face's own). */
 export async function selectSample(i, target = null) {
   const c = S.cols, id = c.ids[i];
+  await c.need(DETAIL_COLUMNS);
   showFace({ kind: "sample", index: i, id }, [c.head_v[i], c.head_a[i]], target, `#${id} from ${S.detail.dataset}`, [
     [el("b", {}, c.emotions[c.emotion[i]]), " (label)"],
     [`label V ${fmt(c.label_v[i])} A ${fmt(c.label_a[i])}`],

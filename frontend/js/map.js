@@ -4,6 +4,7 @@
 // while dragging costs a CSS transform instead of a WebGL redraw of 30,000 points.
 
 import { thumbnailUrl } from "./api.js";
+import { DETAIL_COLUMNS } from "./columns.js";
 import { el, esc } from "./dom.js";
 import { colourOf } from "./palette.js";
 import { clientToData, dataToClient } from "./plotly_axes.js";
@@ -44,13 +45,14 @@ export class MapView {
     this.webgl = webgl;
   }
 
-  /** Plot a run's columns in a view. Resolves when plotly has drawn. */
+  /** Plot a run's columns (a Columns) in a view, fetching the view's x and y first. Resolves when plotly has drawn. */
   async render(run, cols, emotions, view) {
     this.run = run;
     this.cols = cols;
     this.emotions = emotions || {};
-    this.view = VIEWS[view] && (VIEWS[view].va || cols[VIEWS[view].x].length) ? view : "label";
+    this.view = VIEWS[view] && (VIEWS[view].va || cols.has(VIEWS[view].x)) ? view : "label";
     const v = VIEWS[this.view];
+    await cols.need([v.x, v.y, "emotion"]);
     const byEmotion = new Map();
     cols.emotion.forEach((code, i) => {
       if (!byEmotion.has(code)) byEmotion.set(code, []);
@@ -151,10 +153,11 @@ export class MapView {
     const c = this.cols;
     const img = this.hover.querySelector("img");
     img.src = thumbnailUrl(this.run, c.ids[i]);
-    this.hover.querySelector(".txt").replaceChildren(
-      el("b", {}, c.emotions[c.emotion[i]]), ` #${c.ids[i]}`,
+    const va = c.label_v && c.head_v ? [
       el("br"), `label V ${c.label_v[i].toFixed(2)} A ${c.label_a[i].toFixed(2)}`,
-      el("br"), `model V ${c.head_v[i].toFixed(2)} A ${c.head_a[i].toFixed(2)}`);
+      el("br"), `model V ${c.head_v[i].toFixed(2)} A ${c.head_a[i].toFixed(2)}`] : [el("br"), "…"];
+    if (!c.head_v) c.need(DETAIL_COLUMNS); // still on their way: the next hover has them
+    this.hover.querySelector(".txt").replaceChildren(el("b", {}, c.emotions[c.emotion[i]]), ` #${c.ids[i]}`, ...va);
     const r = this.wrap.getBoundingClientRect();
     const x = (ev.event ? ev.event.clientX : r.left) - r.left, y = (ev.event ? ev.event.clientY : r.top) - r.top;
     this.hover.style.left = `${Math.min(x + 14, r.width - 150)}px`;

@@ -2,6 +2,7 @@
 // face restored), and switching the compared run.
 
 import * as api from "./api.js";
+import { Columns, DETAIL_COLUMNS } from "./columns.js";
 import { $, el } from "./dom.js";
 import { setupEditors } from "./editors.js";
 import { showError } from "./errors.js";
@@ -59,9 +60,11 @@ export async function loadRun(name, restore = {}) {
   $("#run").value = name;
   $("#map-status").textContent = `Loading ${name}…`;
   try {
-    const [detail, cols] = await Promise.all([api.readRun(name), api.readProjections(name), plotlyLoaded()]);
+    const columns = Columns.load(name).then(async (c) => { await c.need(["ids", "emotion"]); return c; });
+    const [detail, cols] = await Promise.all([api.readRun(name), columns, plotlyLoaded()]);
     probe.marks = probe.marks || { data: performance.now() };
     await plotRun(name, detail, cols);
+    cols.need(DETAIL_COLUMNS).catch((err) => showError(`${name}: ${err.message}`)); // for hover, faces and export
   } catch (err) {
     $("#map-status").textContent = `${name}: ${err.message}`;
     showError(`${name}: ${err.message}`);
@@ -78,9 +81,8 @@ async function plotRun(name, detail, cols) {
   S.detail = detail;
   S.cols = cols;
   S.idOf = cols.ids;
-  S.indexOf = new Map(cols.ids.map((id, i) => [id, i]));
   for (const [k, v] of Object.entries(VIEWS)) {
-    $("#view").querySelector(`option[value="${k}"]`).disabled = !v.va && !cols[v.x].length;
+    $("#view").querySelector(`option[value="${k}"]`).disabled = !v.va && !cols.has(v.x);
   }
   ui.pad.setEmotions(detail.emotions);
   renderSnapButtons(detail.emotions);
@@ -102,7 +104,7 @@ async function restoreFace(name, restore) {
   S.face = null;
   hideInterp();
   if (restore.sel !== null && restore.sel !== undefined) {
-    const i = S.indexOf.get(restore.sel);
+    const i = S.cols.indexOf(restore.sel);
     if (i === undefined) showError(`face #${restore.sel} is not in ${name}'s map`);
     else await selectSample(i, restore.v !== null && restore.a !== null ? [restore.v, restore.a] : null);
   } else if (keepUpload) {

@@ -1,5 +1,6 @@
 // The points selected on the map (box or lasso): the export button's count, and the selection as a CSV download.
 
+import { DETAIL_COLUMNS } from "./columns.js";
 import { S } from "./store.js";
 
 const HEADER = ["id", "emotion", "label_valence", "label_arousal", "model_valence", "model_arousal", "split"];
@@ -21,7 +22,8 @@ function selectionCsv() {
 }
 
 export function bindExport(button) {
-  button.addEventListener("click", () => {
+  button.addEventListener("click", async () => {
+    await S.cols.need(DETAIL_COLUMNS);
     const a = document.createElement("a");
     a.href = URL.createObjectURL(new Blob([selectionCsv()], { type: "text/csv" }));
     a.download = `${S.run}-selection-${S.selection.length}.csv`;

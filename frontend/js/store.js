@@ -3,7 +3,7 @@
 // settles, lastMoveAt, errors, state, pointClient).
 
 export const S = {
-  runs: [], run: null, detail: null, cols: null, idOf: null, indexOf: null, view: "label",
+  runs: [], run: null, detail: null, cols: null, idOf: null, view: "label", // cols: a Columns (columns.js)
   cmp: null, cmpDetail: null,
   face: null, // {kind: "sample", index, id} | {kind: "upload", file, enc: {run: FaceEncoding}}
   target: null, origin: null, second: null, selection: [],
