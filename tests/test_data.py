@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from models.data import images as images_mod
@@ -83,6 +86,18 @@ def test_cache_means_no_decoding_after_the_first_load(tmp_path, monkeypatch):
     monkeypatch.undo()
     third = load_images(read_labels(tmp_path), progress=False)
     assert third[0].max() == 0
+
+
+def test_the_cache_is_memory_mapped_and_a_write_never_reaches_it(tmp_path):
+    _dataset(tmp_path, ["a.png,happy,0,0", "b.png,sad,0,0"])
+    first = load_images(read_labels(tmp_path), progress=False)
+    assert isinstance(first, np.memmap) and str(first.filename).endswith(".npy")  # decoded straight into the cache file
+    assert [p.name for p in (tmp_path / ".cache").iterdir()] == [Path(first.filename).name]  # no temporary left
+    kept = np.array(first)
+    first[:] = 7  # copy-on-write: this process's pages only
+    again = load_images(read_labels(tmp_path), progress=False)
+    assert isinstance(again, np.memmap) and (np.asarray(again) == kept).all()
+    assert torch.from_numpy(again).shape == (2, 3, 64, 64)  # a writable map: torch takes it without a copy
 
 
 def test_split_drawn_with_seed_is_deterministic(tmp_path):
