@@ -1,7 +1,7 @@
 """The map's points as a response: the dataset's projections as columns, in two wire forms.
 
 * JSON, every column in one object (for API users and small runs): 30,000 points are about 2 MB (~0.8 MB gzipped),
-  serialised once and kept as bytes.
+  serialised on the first request and kept as bytes.
 * Binary, one typed array per column (for the page at any size): little-endian float32 coordinates and VA, uint8
   emotion and split codes, int32 ids, cut from the memory-mapped latents and projections when asked for. The page's
   first paint needs one projection's x and y and the emotion: 9 bytes a point. Each column carries an ETag made from

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import asynccontextmanager
 
@@ -48,9 +49,11 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             # cores and doubled the time of a single edit when measured.
             await batcher.run(lambda: _load(reg, settings.torch_threads), "load")
         app.state.levasa = AppState(settings, reg, batcher)
+        warm = asyncio.get_running_loop().create_task(_warm_graphs(reg, batcher))
         try:
             yield
         finally:
+            warm.cancel()
             batcher.close()
 
     # docs_url/redoc_url off: FastAPI's pages load their scripts from a CDN; /docs is served locally (backend.static).
@@ -80,6 +83,14 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     mount_docs(app)
     mount_frontend(app, settings.frontend_dir)
     return app
+
+
+async def _warm_graphs(reg: Registry, batcher: Batcher) -> None:
+    """Every run's frozen graphs, built on the model thread one at a time once the server is up: a request that
+    arrives meanwhile waits for one graph at most (and a path asked for first is built by its request)."""
+    for sr in reg.ready():
+        for name in sr.infer.graph_names:
+            await batcher.run(lambda sr=sr, name=name: sr.infer.graph(name), "warm")
 
 
 def _load(reg: Registry, threads: int) -> None:

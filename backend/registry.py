@@ -21,7 +21,6 @@ from backend.store import StoredRun, load_stored
 from models.runs import CHECKPOINT, CONFIG, LATENTS, PROJECTIONS, WEIGHTS
 
 log = logging.getLogger("levasa")
-EAGER_JSON_POINTS = 50_000  # up to this size the map's JSON is built at load; a larger run's only when first asked
 
 
 @dataclass
@@ -71,7 +70,8 @@ class Registry:
 
 
 def load_served(path: Path, device: torch.device, precision: str = "auto") -> ServedRun:
-    """One run: its folder, then its fast paths and columns (built here, so no request waits for them)."""
+    """One run: its folder (memory-mapped), its inference paths (frozen graphs built on first use or by the warm-up)
+    and its columns."""
     t0 = time.perf_counter()
     stored = load_stored(path, device)
     if not stored.ready:
@@ -83,9 +83,8 @@ def load_served(path: Path, device: torch.device, precision: str = "auto") -> Se
         return ServedRun(stored.fail(f"inference paths did not build: {type(e).__name__}: {e}"))
     columns = None
     if stored.latents is not None:
+        # The JSON form is built on its first request (the page reads the binary columns): start-up stays fast.
         columns = ProjectionColumns(stored.name, stored.latents, stored.projections,
                                     files_tag(path / LATENTS, path / PROJECTIONS))
-        if columns.n <= EAGER_JSON_POINTS:
-            _ = columns.gzip_bytes  # the map's first request should not wait for the compression
     stored.load_s = time.perf_counter() - t0
     return ServedRun(stored, infer, columns)

@@ -63,6 +63,24 @@ class RunSummary(BaseModel):
                           "the run has neither")
 
 
+class BinaryColumn(BaseModel):
+    dtype: Literal["float32", "uint8", "int32"] = Field(description="little-endian element type")
+    bytes: int = Field(description="n values of the dtype")
+    url: str
+
+
+class ColumnsManifest(BaseModel):
+    run: str
+    n: int = Field(description="points (the length of every column)")
+    n_dataset: int = Field(description="dataset rows; n is smaller when the projections were subsampled")
+    emotions: list[str] = Field(description="the emotion column's codes, in order")
+    splits: list[str] = Field(description="the split column's codes, in order (255: another split)")
+    ids_are_rows: bool = Field(description="point i is dataset row i (no need to fetch ids)")
+    columns: dict[str, BinaryColumn] = Field(description="ids, emotion, split, label_v/_a, head_v/_a and an _x and _y "
+                                             "column per projection computed (tsne_v, tsne_a, tsne_z, pca_v, ...)")
+    etag: str = Field(description="changes whenever the run's latents or projections are rewritten")
+
+
 class RunDetail(RunSummary):
     config: dict | None = Field(None, description="the run's config.json")
     metrics: dict | None = Field(None, description="metrics.json written by python -m scripts.evaluate")
@@ -70,6 +88,8 @@ class RunDetail(RunSummary):
                                                    "ccc_v, ccc_a, recon_mse, epochs, ...)")
     missing: list[str] = []
     emotions: dict[str, dict[str, float]] = Field({}, description="category ellipses used for the nearest emotion")
+    columns: ColumnsManifest | None = Field(None, description="the map's points as binary columns (as GET "
+                                            "/api/runs/{run}/columns); absent without dataset latents")
 
 
 # --- emotions ---
@@ -225,24 +245,6 @@ class GridResponse(BaseModel):
 
 
 # --- samples ---
-class BinaryColumn(BaseModel):
-    dtype: Literal["float32", "uint8", "int32"] = Field(description="little-endian element type")
-    bytes: int = Field(description="n values of the dtype")
-    url: str
-
-
-class ColumnsManifest(BaseModel):
-    run: str
-    n: int = Field(description="points (the length of every column)")
-    n_dataset: int = Field(description="dataset rows; n is smaller when the projections were subsampled")
-    emotions: list[str] = Field(description="the emotion column's codes, in order")
-    splits: list[str] = Field(description="the split column's codes, in order (255: another split)")
-    ids_are_rows: bool = Field(description="point i is dataset row i (no need to fetch ids)")
-    columns: dict[str, BinaryColumn] = Field(description="ids, emotion, split, label_v/_a, head_v/_a and an _x and _y "
-                                             "column per projection computed (tsne_v, tsne_a, tsne_z, pca_v, ...)")
-    etag: str = Field(description="changes whenever the run's latents or projections are rewritten")
-
-
 class Sample(BaseModel):
     id: int
     emotion: str

@@ -255,3 +255,17 @@ def test_bench_unseen_refuses_a_folder_without_labels(tmp_path):
     r = subprocess.run([sys.executable, "-m", "scripts.bench.unseen", "--data", str(tmp_path), "--runs", "levasa"],
                        cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and "labels.csv" in r.stderr, r.stderr
+
+
+def test_bench_scale_serves_many_large_runs_from_maps_and_a_shared_store(runs_dir):
+    r = subprocess.run([sys.executable, "-m", "scripts.bench.scale", "--points", "3000", "--runs", "3",
+                        "--run", str(runs_dir / "tiny")], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, (r.stdout[-2000:], r.stderr[-2000:])
+    figs = _figures(r.stdout)
+    assert float(figs["proj_bytes_per_point"]) == 9.0  # x and y as float32, the emotion code as one byte
+    assert float(figs["startup_4x400k_s"]) > 0 and float(figs["worker_rss_4x400k_mib"]) > 0
+    runs = ROOT / "bench-out" / "scale-3000" / "runs"
+    assert len(list((runs / ".thumbs").iterdir())) == 1 and len(list(runs.glob("scale*"))) == 3  # one store, 3 runs
+    bad = subprocess.run([sys.executable, "-m", "scripts.bench.scale", "--points", "0",
+                          "--run", str(runs_dir / "tiny")], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "--points" in bad.stderr

@@ -72,5 +72,6 @@ async def read_run(run: str, state: StateDep) -> RunDetail:
     if not sr.ready:
         return RunDetail(**_fields(sr), missing=st.missing)
     ell = {k: {"mu_v": e.mu_v, "s_v": e.s_v, "mu_a": e.mu_a, "s_a": e.s_a} for k, e in st.ellipses.items()}
+    cols = sr.columns and {**sr.columns.manifest(), "etag": sr.columns.etag("manifest")}
     return RunDetail(**_fields(sr), config=st.run.config, metrics=st.metrics, summary=st.summary, missing=st.missing,
-                     emotions=ell)
+                     emotions=ell, columns=cols)

@@ -18,8 +18,9 @@ export class Columns {
     if (manifest.ids_are_rows) this.ids = Int32Array.from({ length: this.n }, (_, i) => i); // no fetch needed
   }
 
-  static async load(run) {
-    return new Columns(run, await readColumnsManifest(run));
+  /** The run's columns, from the manifest its detail carries (else fetched). */
+  static async load(run, detail = null) {
+    return new Columns(run, (detail && detail.columns) || await readColumnsManifest(run));
   }
 
   /** The server has this column (a projection evaluation skipped has none). */

@@ -60,8 +60,12 @@ export async function loadRun(name, restore = {}) {
   $("#run").value = name;
   $("#map-status").textContent = `Loading ${name}…`;
   try {
-    const columns = Columns.load(name).then(async (c) => { await c.need(["ids", "emotion"]); return c; });
-    const [detail, cols] = await Promise.all([api.readRun(name), columns, plotlyLoaded()]);
+    const columns = api.readRun(name).then(async (d) => {
+      const c = await Columns.load(name, d); // the manifest rides in the run's detail: no extra round trip
+      await c.need(["ids", "emotion"]);
+      return [d, c];
+    });
+    const [[detail, cols]] = await Promise.all([columns, plotlyLoaded()]);
     probe.marks = probe.marks || { data: performance.now() };
     await plotRun(name, detail, cols);
     cols.need(DETAIL_COLUMNS).catch((err) => showError(`${name}: ${err.message}`)); // for hover, faces and export
