@@ -40,6 +40,7 @@ CONFIG, WEIGHTS, CHECKPOINT, METRICS, SPLIT, SUMMARY = (
     "summary.json",
 )
 LATENTS, THUMBS, PROJECTIONS, METRICS_JSON = "latents.npz", "thumbs.json", "projections.npz", "metrics.json"
+PROJECTIONS_PARTIAL = "projections.partial.npz"  # the maps an interrupted export finished (models.eval.projections)
 LEGACY_THUMBS = "thumbs.npz"  # a run exported before the shared stores kept its faces itself: still served
 THUMB_STORES = ".thumbs"  # in the runs folder: the JPEG thumbnails, one store per dataset (models.thumbstore)
 SERVING_FILES = (LATENTS, THUMBS, PROJECTIONS)  # what export writes for the server

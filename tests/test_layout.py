@@ -11,8 +11,8 @@ from models import runs
 from tests.conftest import ROOT
 
 RUN_FILES = {runs.CONFIG, runs.WEIGHTS, runs.CHECKPOINT, runs.METRICS, runs.SPLIT, runs.SUMMARY, runs.LATENTS,
-             runs.THUMBS, runs.LEGACY_THUMBS, runs.THUMB_STORES, runs.PROJECTIONS, runs.METRICS_JSON, runs.JUDGES,
-             runs.QUICK_JUDGES}
+             runs.THUMBS, runs.LEGACY_THUMBS, runs.THUMB_STORES, runs.PROJECTIONS, runs.PROJECTIONS_PARTIAL,
+             runs.METRICS_JSON, runs.JUDGES, runs.QUICK_JUDGES}
 
 
 def _modules(package: str) -> dict[str, ast.Module]:

@@ -96,3 +96,40 @@ def test_bench_tsne_prints_its_figure_beside_the_sklearn_baseline():
     m = re.search(r"^FIGURE tsne_300_s (\S+)  \(sklearn Barnes-Hut on the same points: (\S+) s", r.stdout, re.M)
     assert m, r.stdout
     assert float(m.group(1)) > 0 and float(m.group(2)) > 0
+
+
+def test_a_map_larger_than_the_fit_places_the_rest_into_the_fitted_map():
+    x, labels = _clusters(n=1200)
+    t = pj.tsne_2d(x, seed=0, fit_max=300)  # fitted on 300, the other 900 placed by transform
+    assert t.shape == (1200, 2) and np.isfinite(t).all()
+    fit = pj.subsample_ids(1200, 300, seed=0)
+    placed = np.setdiff1d(np.arange(1200), fit)
+    nn = KNeighborsClassifier(5).fit(t[fit], labels[fit])
+    assert nn.score(t[placed], labels[placed]) > 0.95  # a placed point lands among the fitted points of its cluster
+    np.testing.assert_array_equal(t, pj.tsne_2d(x, seed=0, fit_max=300))
+
+
+def test_an_interrupted_computation_resumes_from_its_finished_maps(tmp_path, monkeypatch):
+    x, _ = _clusters(n=400)
+    calls = []
+    real = pj.tsne_2d
+
+    def dies_on_the_second(z, **kw):
+        calls.append(len(z))
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the export is killed during its second t-SNE map
+        return real(z, **kw)
+
+    monkeypatch.setattr(pj, "tsne_2d", dies_on_the_second)
+    with pytest.raises(KeyboardInterrupt):
+        pj.cached_projections(tmp_path, x, ZV, ZA)
+    partial = tmp_path / pj.PROJECTIONS_PARTIAL
+    with np.load(partial) as f:
+        done = {k for k in f.files if k.startswith(("pca", "tsne"))}
+    assert done == {"pca_v", "pca_a", "pca_z", "tsne_v"}  # what finished before the kill
+    monkeypatch.setattr(pj, "tsne_2d", lambda z, **kw: (calls.append(len(z)), real(z, **kw))[1])
+    out, reused = pj.cached_projections(tmp_path, x, ZV, ZA)
+    assert not reused and len(calls) == 4  # only tsne_a and tsne_z were computed again
+    assert not partial.exists() and out["tsne_v"].shape == (400, 2)
+    pj.save_projections(partial, out, "another-key")  # maps made for other latents, left behind
+    assert pj._partial_maps(partial, "another-key") and pj._partial_maps(partial, "this-key") == {}

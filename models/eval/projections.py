@@ -17,6 +17,11 @@ Settings, all openTSNE's defaults except where noted, and why:
     (1 thread), recall of the exact 90 neighbours 0.84 instead of 0.94, and the same final map quality (10-NN
     preservation 0.676 vs 0.673 on the vanilla run's 20,000 latents): the missed neighbours carry little affinity.
 For fewer than 10,000 points openTSNE's Barnes-Hut gradients are the faster choice (its own "auto" rule).
+Beyond TSNE_FIT_MAX points (an AffectNet-sized map of 400,000) the map is fitted on a seeded subsample of that many and
+every other point is placed into it with openTSNE's ``transform`` (its neighbours among the fitted points, then a
+short optimisation against the fixed map), in chunks with progress: the cost of the fit stops growing with N.
+Each finished map is kept in RUN/projections.partial.npz under the same cache key, so an interrupted export resumes
+from the maps it had finished.
 
 projections.npz holds ids (row indices into the dataset, subsampled with the seed when N > max_points), tsne_v,
 tsne_a, tsne_z, pca_v, pca_a, pca_z (float32 (n, 2)) and a cache key (a hash of the latents and settings), written
@@ -32,11 +37,13 @@ from pathlib import Path
 import numpy as np
 
 from models.io import save_npz
-from models.runs import PROJECTIONS
+from models.runs import PROJECTIONS, PROJECTIONS_PARTIAL
 
 PROJ_VERSION = 2  # bump when the settings below change: old caches are then recomputed
 PERPLEXITY = 30.0
 PCA_DIMS = 50
+TSNE_FIT_MAX = 50_000  # points a t-SNE map is fitted on; the rest are placed into it (transform)
+TRANSFORM_CHUNK = 25_000  # points placed per transform call (a progress step)
 KEYS = ("ids", "tsne_v", "tsne_a", "tsne_z", "pca_v", "pca_a", "pca_z")
 
 
@@ -65,14 +72,35 @@ def pca_2d(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def tsne_2d(x: np.ndarray, seed: int = 0, n_jobs: int | None = None) -> np.ndarray:
-    """(N, d) -> (N, 2) float32 t-SNE embedding (openTSNE, settings in the module docstring)."""
-    from openTSNE import TSNE
-
+def tsne_2d(x: np.ndarray, seed: int = 0, n_jobs: int | None = None, fit_max: int = TSNE_FIT_MAX,
+            progress: bool = False) -> np.ndarray:
+    """(N, d) -> (N, 2) float32 t-SNE embedding (openTSNE, settings in the module docstring); past ``fit_max``
+    points, fitted on a seeded subsample and the rest placed into that map."""
     x = np.asarray(x, np.float32)
     assert x.ndim == 2 and len(x) >= 4, f"expected (N >= 4, d), got {x.shape}"
     z = _pca(x, PCA_DIMS, seed) if x.shape[1] > PCA_DIMS else x
-    perplexity = min(PERPLEXITY, (len(x) - 1) / 3.0)  # openTSNE needs 3 * perplexity neighbours
+    if len(z) <= fit_max:
+        return np.asarray(_fit(z, seed, n_jobs), np.float32)
+    fit_idx = subsample_ids(len(z), fit_max, seed)
+    emb = _fit(z[fit_idx], seed, n_jobs)
+    out = np.empty((len(z), 2), np.float32)
+    out[fit_idx] = emb
+    rest = np.setdiff1d(np.arange(len(z)), fit_idx)
+    chunks = [rest[i : i + TRANSFORM_CHUNK] for i in range(0, len(rest), TRANSFORM_CHUNK)]
+    if progress:
+        from tqdm import tqdm
+
+        chunks = tqdm(chunks, desc=f"t-SNE: placing {len(rest):,} points", unit="chunk", leave=False)
+    for idx in chunks:
+        out[idx] = np.asarray(emb.transform(z[idx].astype(np.float64)), np.float32)
+    return out
+
+
+def _fit(z: np.ndarray, seed: int, n_jobs: int | None):
+    """The openTSNE embedding of z (an array-like TSNEEmbedding, which can place new points)."""
+    from openTSNE import TSNE
+
+    perplexity = min(PERPLEXITY, (len(z) - 1) / 3.0)  # openTSNE needs 3 * perplexity neighbours
     tsne = TSNE(
         n_components=2,
         perplexity=perplexity,
@@ -81,21 +109,22 @@ def tsne_2d(x: np.ndarray, seed: int = 0, n_jobs: int | None = None) -> np.ndarr
         early_exaggeration_iter=250,
         n_iter=350,  # 350 after exaggeration (openTSNE: 500): converged maps at 30k, and inside the 60 s budget
         learning_rate="auto",
-        neighbors="annoy" if len(x) > 1000 else "exact",
-        negative_gradient_method="fft" if len(x) >= 10000 else "bh",  # FFT pays off from ~10k (openTSNE auto)
+        neighbors="annoy" if len(z) > 1000 else "exact",
+        negative_gradient_method="fft" if len(z) >= 10000 else "bh",  # FFT pays off from ~10k (openTSNE auto)
         ints_in_interval=2,  # a coarser FFT grid: 2x faster on expanded maps, see the module docstring
-        knn_kwargs={"n_trees": 20} if len(x) > 1000 else None,  # Annoy: 3.5x faster at 30k, same map quality
+        knn_kwargs={"n_trees": 20} if len(z) > 1000 else None,  # Annoy: 3.5x faster at 30k, same map quality
         n_jobs=n_jobs or _threads(),
         random_state=seed,
         verbose=False,
     )
-    return np.asarray(tsne.fit(z.astype(np.float64)), np.float32)
+    return tsne.fit(z.astype(np.float64))
 
 
 def cache_key(mu: np.ndarray, zv_slice: slice, za_slice: slice, max_points: int, seed: int, tsne: bool) -> str:
     """Hash of the latents and every setting that changes the result."""
     mu = np.ascontiguousarray(mu, np.float32)
-    h = hashlib.sha1(f"proj-v{PROJ_VERSION}:{mu.shape}:{zv_slice}:{za_slice}:{max_points}:{seed}:{tsne}".encode())
+    fit = f":fit{TSNE_FIT_MAX}" if tsne and min(len(mu), max_points) > TSNE_FIT_MAX else ""  # smaller maps: as before
+    h = hashlib.sha1(f"proj-v{PROJ_VERSION}:{mu.shape}:{zv_slice}:{za_slice}:{max_points}:{seed}:{tsne}{fit}".encode())
     h.update(mu.tobytes())
     return h.hexdigest()[:16]
 
@@ -116,24 +145,43 @@ def compute_projections(
     seed: int = 0,
     tsne: bool = True,
     progress: bool = False,
+    partial: Path | None = None,
+    key: str = "",
 ) -> dict[str, np.ndarray]:
-    """ids plus t-SNE and PCA of z_v, z_a and all z. With tsne=False the tsne_* arrays are empty (0, 2)."""
+    """ids plus t-SNE and PCA of z_v, z_a and all z. With tsne=False the tsne_* arrays are empty (0, 2).
+    With ``partial`` every finished map is saved there under ``key``, and maps found there under it are reused."""
     mu = np.asarray(mu, np.float32)
     ids = subsample_ids(len(mu), max_points, seed)
     x = mu[ids]
     parts = {"v": x[:, zv_slice], "a": x[:, za_slice], "z": x}
-    out: dict[str, np.ndarray] = {"ids": ids}
+    out: dict[str, np.ndarray] = {"ids": ids, **_partial_maps(partial, key)}
     steps = [(f"{kind}_{c}", kind, c) for kind in ("pca", "tsne") for c in parts if kind == "pca" or tsne]
-    it = steps
+    it = [s for s in steps if s[0] not in out]
     if progress:
         from tqdm import tqdm
 
-        it = tqdm(steps, desc=f"projections ({len(ids):,} latents)", unit="map")
+        it = tqdm(it, desc=f"projections ({len(ids):,} latents)", unit="map", initial=len(steps) - len(it),
+                  total=len(steps))
     for name, kind, c in it:
-        out[name] = pca_2d(parts[c]) if kind == "pca" else tsne_2d(parts[c], seed=seed)
+        out[name] = pca_2d(parts[c]) if kind == "pca" else tsne_2d(parts[c], seed=seed, progress=progress)
+        if partial is not None:
+            save_npz(partial, key=np.array(key), **out)
     for c in parts:
         out.setdefault(f"tsne_{c}", np.zeros((0, 2), np.float32))
     return out
+
+
+def _partial_maps(partial: Path | None, key: str) -> dict[str, np.ndarray]:
+    """The maps an interrupted computation with this key finished (none when the file is absent or for others)."""
+    if partial is None or not Path(partial).is_file():
+        return {}
+    try:
+        with np.load(partial, allow_pickle=False) as f:
+            if str(f["key"]) != key:
+                return {}
+            return {k: f[k] for k in f.files if k in KEYS and k != "ids"}
+    except (OSError, ValueError, KeyError):
+        return {}
 
 
 def save_projections(path: Path, proj: dict[str, np.ndarray], key: str) -> None:
@@ -177,7 +225,9 @@ def cached_projections(
         hit = load_projections(path, k)
         if hit is not None:
             return hit, True
+    partial = Path(run_dir) / PROJECTIONS_PARTIAL
     proj = compute_projections(mu, zv_slice, za_slice, max_points=max_points, seed=seed, tsne=tsne,
-                               progress=progress)
+                               progress=progress, partial=partial, key=key)
     save_projections(path, proj, key)
+    partial.unlink(missing_ok=True)
     return proj | {"key": np.array(key)}, False
