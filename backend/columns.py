@@ -15,6 +15,7 @@ import hashlib
 import json
 from functools import cached_property
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 
@@ -119,7 +120,8 @@ class ProjectionColumns:
         return {"run": self.run, "n": n, "n_dataset": int(len(lat["ids"])), "emotions": list(ALL_EMOTIONS),
                 "splits": list(SPLITS), "ids_are_rows": bool(n == len(lat["ids"])),
                 "columns": {k: {"dtype": d, "bytes": n * np.dtype(d).itemsize,
-                                "url": f"/api/runs/{self.run}/columns/{k}"} for k, d in self.binary_dtypes.items()}}
+                                "url": f"/api/runs/{quote(self.run, safe='')}/columns/{k}"}
+                            for k, d in self.binary_dtypes.items()}}
 
 
 def _split_codes(split: np.ndarray) -> np.ndarray:

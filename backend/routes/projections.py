@@ -23,11 +23,12 @@ t-SNE). Computed by evaluation (python -m scripts.evaluate or scripts.export) an
 async def read_projections(sr: RunDep, request: Request) -> Response:
     """The run's dataset points: ids, emotion, labelled VA, head VA, t-SNE and PCA coordinates (columns)."""
     need_latents(sr)  # 409 without them: the columns are built from the latents
-    etag = sr.columns.etag("json")
+    gz = "gzip" in request.headers.get("accept-encoding", "")
+    etag = sr.columns.etag("json-gzip" if gz else "json")  # one tag per representation
     headers = {"Cache-Control": "no-cache", "Vary": "Accept-Encoding", "ETag": etag}
     if _fresh(request, etag):
         return Response(status_code=304, headers=headers)
-    if "gzip" in request.headers.get("accept-encoding", ""):  # compressed once, when first asked for
+    if gz:  # compressed once, when first asked for
         return Response(sr.columns.gzip_bytes, media_type="application/json",
                         headers={**headers, "Content-Encoding": "gzip"})
     return Response(sr.columns.json_bytes, media_type="application/json", headers=headers)
