@@ -269,3 +269,20 @@ def test_bench_scale_serves_many_large_runs_from_maps_and_a_shared_store(runs_di
     bad = subprocess.run([sys.executable, "-m", "scripts.bench.scale", "--points", "0",
                           "--run", str(runs_dir / "tiny")], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "--points" in bad.stderr
+
+
+def test_bench_affectnet_imports_a_list_in_its_own_layout_and_decodes_it_into_the_cache():
+    r = subprocess.run([sys.executable, "-m", "scripts.bench.affectnet", "--rows", "2500", "--decode", "300"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, (r.stdout[-2000:], r.stderr[-2000:])
+    figs = _figures(r.stdout)
+    assert float(figs["affectnet_import_rows_s"]) > 0
+    assert float(figs["cache_decode_img_s"]) > 0
+    kept = re.search(r"([\d,]+) kept, ([\d,]+) skipped", r.stdout)
+    assert kept and int(kept[2].replace(",", "")) > 0  # expression 8-10 rows are dropped, as AffectNet's must be
+    out = ROOT / "bench-out" / "affectnet-2500"
+    assert (out / "imported" / "labels.csv").read_text().count("\n") == int(kept[1].replace(",", "")) + 1
+    assert any((out / "decode-300" / ".cache").glob("images-*.npy"))  # decoded into the cache file
+    bad = subprocess.run([sys.executable, "-m", "scripts.bench.affectnet", "--rows", "10", "--decode", "20"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "--decode" in bad.stderr

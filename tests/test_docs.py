@@ -32,7 +32,7 @@ FIGURE_TEMPLATES: dict[str, tuple[str, ...]] = {
                        "recon_ratio_edit_local_late"),  # scripts/bench/edit.py, one per ablation step
     "{}_ccc": ("fewshot6_ccc", "ck_fewshot6_ccc"),  # scripts/fewshot.py --figures PREFIX
     "{}_nn_ccc": ("fewshot6_nn_ccc", "ck_fewshot6_nn_ccc"),
-    "{}": ("tsne_30k_s", "recon_mse_ratio", "recon_mse_ratio_fer"),  # scripts/bench/tsne.py, scripts/evaluate.py
+    "{}": ("tsne_30k_s", "tsne_400k_min", "recon_mse_ratio", "recon_mse_ratio_fer"),  # bench/tsne.py, evaluate.py
     "eval_synth_ccc_{}": ("eval_synth_ccc_v", "eval_synth_ccc_a"),
     "edit_fid_synth_ccc_{}": ("edit_fid_synth_ccc_v", "edit_fid_synth_ccc_a"),
     "fer_ccc_{}": ("fer_ccc_v", "fer_ccc_a"),

@@ -98,6 +98,22 @@ def test_bench_tsne_prints_its_figure_beside_the_sklearn_baseline():
     assert float(m.group(1)) > 0 and float(m.group(2)) > 0
 
 
+def test_bench_tsne_export_places_points_into_fitted_maps_and_says_how_well():
+    import re
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    r = subprocess.run([sys.executable, "-m", "scripts.bench.tsne", "--export", "2000", "--fit", "500"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    m = re.search(r"^FIGURE tsne_2k_min (\S+) .* of 1,500 placed points (\S+) beside 500 fitted ones (\S+);",
+                  r.stdout, re.M)
+    assert m, r.stdout
+    assert float(m[1]) >= 0 and float(m[2]) > 0.8 and float(m[3]) > 0.8  # the mixture's clusters survive placing
+
+
 def test_a_map_larger_than_the_fit_places_the_rest_into_the_fitted_map():
     x, labels = _clusters(n=1200)
     t = pj.tsne_2d(x, seed=0, fit_max=300)  # fitted on 300, the other 900 placed by transform

@@ -147,6 +147,7 @@ def compute_projections(
     progress: bool = False,
     partial: Path | None = None,
     key: str = "",
+    fit_max: int = TSNE_FIT_MAX,
 ) -> dict[str, np.ndarray]:
     """ids plus t-SNE and PCA of z_v, z_a and all z. With tsne=False the tsne_* arrays are empty (0, 2).
     With ``partial`` every finished map is saved there under ``key``, and maps found there under it are reused."""
@@ -163,7 +164,8 @@ def compute_projections(
         it = tqdm(it, desc=f"projections ({len(ids):,} latents)", unit="map", initial=len(steps) - len(it),
                   total=len(steps))
     for name, kind, c in it:
-        out[name] = pca_2d(parts[c]) if kind == "pca" else tsne_2d(parts[c], seed=seed, progress=progress)
+        out[name] = pca_2d(parts[c]) if kind == "pca" else tsne_2d(parts[c], seed=seed, fit_max=fit_max,
+                                                                                progress=progress)
         if partial is not None:
             save_npz(partial, key=np.array(key), **out)
     for c in parts:

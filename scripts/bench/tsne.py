@@ -4,6 +4,8 @@ Barnes-Hut t-SNE with the same settings on the same points.
     python -m scripts.bench.tsne                 # 30,000 points; the sklearn baseline on 10,000 of them
     python -m scripts.bench.tsne --quick         # CI: 3,000 points, both libraries on all of them
     python -m scripts.bench.tsne --sklearn-n 30000   # the full sklearn baseline (several minutes on 2 cores)
+    python -m scripts.bench.tsne --export 400000     # a run's six maps (PCA and t-SNE of z_v, z_a, z) of 400,000
+                                                     # latents as an export makes them (fit 50,000, place the rest)
 
 The data: real latents (--latents RUN/latents.npz, rows repeated with small noise up to N when the run has fewer), or by
 default a seeded 96-dim Gaussian mixture (20 components whose centres lie closer than the within-cluster spread, so
@@ -68,7 +70,13 @@ def main(argv: list[str] | None = None) -> int:
                    help="points for the sklearn baseline (default 10000, or all of --n with --quick)")
     p.add_argument("--latents", type=Path, default=None, help="a run's latents.npz instead of the Gaussian mixture")
     p.add_argument("--seed", type=int, default=0, help="seed")
+    p.add_argument("--export", type=int, default=None, metavar="N",
+                   help="time an export's six maps of N mixture latents instead (FIGURE tsne_<N/1000>k_min)")
+    p.add_argument("--fit", type=int, default=None, help="with --export: points each t-SNE map is fitted on "
+                   "(default models.eval.projections.TSNE_FIT_MAX, 50000)")
     args = p.parse_args(argv)
+    if args.export is not None:
+        return export_maps(args.export, args.seed, args.fit)
 
     import numpy as np
 
@@ -123,6 +131,37 @@ def main(argv: list[str] | None = None) -> int:
     print(f"FIGURE {name} {t_ours:.1f}  (sklearn Barnes-Hut on {scope}: {t_sk:.1f} s vs openTSNE {t_ours_sk:.1f} s "
           f"on them, {t_sk / t_ours_sk:.1f}x; {threads} thread(s), CPU {cpu_ours:.1f} s, load average {load:.1f} "
           f"before; 10-NN label accuracy {q_ours:.2f} vs sklearn {q_sk:.2f})")
+    return 0
+
+
+def export_maps(n: int, seed: int, fit_max: int | None = None) -> int:
+    """An export's projections of n latents (models.eval.projections.compute_projections, every point kept): the wall
+    time, and how well the points placed into each fitted t-SNE map keep their neighbours' labels beside the fitted
+    points' own."""
+    import numpy as np
+
+    from models.eval.projections import TSNE_FIT_MAX, compute_projections, subsample_ids
+
+    fit_max = fit_max or TSNE_FIT_MAX
+    if n < 10 or fit_max < 10:
+        print(f"error: --export and --fit need at least 10 points, got {n} and {fit_max}", file=sys.stderr)
+        return 2
+    x, labels = mixture(n, seed=seed)
+    print(f"an export's six maps of {n:,} latents (96 dims: z_v 32, z_a 32, z_z 32), t-SNE fitted on "
+          f"{min(n, fit_max):,}", flush=True)
+    proj, wall, cpu = timed(compute_projections, x, slice(0, 32), slice(32, 64), max_points=n, seed=seed,
+                            progress=True, fit_max=fit_max)
+    fit = subsample_ids(n, min(n, fit_max), seed)
+    placed = np.setdiff1d(np.arange(n), fit)
+    rng = np.random.default_rng(seed)
+    probe = lambda idx: np.sort(rng.choice(idx, min(len(idx), 20000), replace=False))
+    f_idx, p_idx = probe(fit), probe(placed) if len(placed) else fit[:0]
+    q_fit = knn_accuracy(proj["tsne_z"][f_idx], labels[f_idx])
+    q_placed = knn_accuracy(proj["tsne_z"][p_idx], labels[p_idx]) if len(p_idx) > 20 else float("nan")
+    name = f"tsne_{n // 1000}k_min" if n % 1000 == 0 else f"tsne_{n}_min"
+    print(f"FIGURE {name} {wall / 60:.2f}  (target <= 30 at 400,000; six maps, CPU {cpu / 60:.1f} min; t-SNE of z: "
+          f"10-NN label accuracy of {len(p_idx):,} placed points {q_placed:.3f} beside {len(f_idx):,} fitted ones "
+          f"{q_fit:.3f}; load average {os.getloadavg()[0]:.1f} after)")
     return 0
 
 
