@@ -1,4 +1,5 @@
-"""Shared fixtures: a small synthetic face dataset on disk, and a tiny run trained on it."""
+"""Shared fixtures: a small synthetic face dataset on disk, a tiny run trained on it, and for the browser tests a real
+server holding it and Debian's chromium driven by playwright."""
 
 from __future__ import annotations
 
@@ -54,3 +55,49 @@ def runs_dir(tiny_run, tmp_path_factory):
     shutil.copytree(tiny_run, bad)
     (bad / "config.json").write_text("{ not json")
     return root
+
+
+@pytest.fixture(scope="session")
+def site(runs_dir, tiny_run, synth_dir, tmp_path_factory):
+    """A server with two good runs on the same faces (the tiny LeVAsa run, and a vanilla one for comparing) and one
+    broken run."""
+    from models.config import ModelConfig, TrainConfig
+    from models.eval.export import prepare_serving
+    from models.runs import load_run
+    from models.train.loop import train_run
+    from scripts.bench.serve import start_server, stop_server
+
+    root = tmp_path_factory.mktemp("site")
+    shutil.copytree(runs_dir / "tiny", root / "tiny")
+    shutil.copytree(runs_dir / "truncated", root / "truncated")
+    van = root / "tiny-vanilla"
+    train_run(van, synth_dir, ModelConfig(kind="vanilla"), TrainConfig(epochs=1, batch_size=32, seed=0),
+              progress=False, log=lambda s: None)
+    prepare_serving(load_run(van), max_points=30000)
+    proc, url = start_server(root, log_path=root / "server.log")
+    yield url
+    stop_server(proc)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless chromium (scripts/bench/browser.py), one for the whole session."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in requirements-dev.txt")
+    from scripts.bench.browser import launch
+
+    with sync_api.sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, site):
+    """A fresh page on the site; the test fails if the page threw a JavaScript error."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True, base_url=site)
+    pg = ctx.new_page()
+    pg.errors = []
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    yield pg
+    assert not pg.errors, f"JavaScript errors on the page: {pg.errors}"
+    ctx.close()

@@ -271,6 +271,21 @@ def test_bench_scale_serves_many_large_runs_from_maps_and_a_shared_store(runs_di
     assert bad.returncode == 2 and "--points" in bad.stderr
 
 
+def test_bench_map_prints_paint_lasso_hover_and_pan_beside_the_plotly_map(runs_dir):
+    r = subprocess.run([sys.executable, "-m", "scripts.bench.map", "--quick", "--points", "3000", "--small", "1000",
+                        "--run", str(runs_dir / "tiny")], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, (r.stdout[-2000:], r.stderr[-2000:])
+    figs = _figures(r.stdout)
+    for name in ("paint_3k_ratio", "paint_3k_s", "paint_1k_ratio", "lasso_3k_ms", "hover_thumb_3k_ms", "pan_fps_3k"):
+        assert float(figs[name]) > 0, name
+    sel = re.findall(r"lasso: ([\d,]+) of ([\d,]+) points selected", r.stdout)
+    assert sel and all(0.2 < int(a.replace(",", "")) / int(b.replace(",", "")) < 0.3 for a, b in sel)  # a quarter
+    assert "plotly WebGL map, 1,000 points" in r.stdout  # the baseline is the plotly map, measured in this run
+    bad = subprocess.run([sys.executable, "-m", "scripts.bench.map", "--points", "10", "--run", str(runs_dir / "tiny")],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "--points" in bad.stderr
+
+
 def test_bench_affectnet_imports_a_list_in_its_own_layout_and_decodes_it_into_the_cache():
     r = subprocess.run([sys.executable, "-m", "scripts.bench.affectnet", "--rows", "2500", "--decode", "300"],
                        cwd=ROOT, capture_output=True, text=True, timeout=600)

@@ -26,7 +26,11 @@ USER_DOCS = [README, CHANGELOG, *PAGES]
 
 # Figure names printed from a template (an f-string in the name; each {...} written as {}): the real values it takes.
 FIGURE_TEMPLATES: dict[str, tuple[str, ...]] = {
-    "paint_{}_s": ("paint_30k_s",),
+    "paint_{}_s": ("paint_30k_s", "paint_400k_s"),  # scripts/bench/frontend.py, map.py
+    "paint_{}_ratio": ("paint_400k_ratio", "paint_30k_ratio"),  # scripts/bench/map.py
+    "lasso_{}_ms": ("lasso_400k_ms",),
+    "hover_thumb_{}_ms": ("hover_thumb_400k_ms",),
+    "pan_fps_{}": ("pan_fps_400k",),
     "paint_{}_svg_ratio": ("paint_30k_svg_ratio",),
     "recon_ratio_{}": ("recon_ratio_noedit", "recon_ratio_edit", "recon_ratio_edit_local",
                        "recon_ratio_edit_local_late"),  # scripts/bench/edit.py, one per ablation step

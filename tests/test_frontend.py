@@ -1,12 +1,8 @@
 """The explorer page in a real browser: Debian's chromium driven by playwright against a real server on loopback.
-
-Each test opens the page fresh. Screenshots land in bench-out/screens/ (ignored by git) for a look after a run.
-"""
+Each test opens the page fresh (fixtures in conftest.py, helpers in pages.py). The map itself: tests/test_map.py."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 import shutil
@@ -15,88 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from scripts.bench.serve import ROOT, start_server, stop_server
+from scripts.bench.serve import start_server, stop_server
+from tests.pages import face_png as _face_png
+from tests.pages import marker_va as _marker_va
+from tests.pages import nearest as _nearest
+from tests.pages import open_page as _open
+from tests.pages import shot as _shot
+from tests.pages import to_client
 
-playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is in requirements-dev.txt")
-SHOTS = ROOT / "bench-out" / "screens"
-
-
-@pytest.fixture(scope="module")
-def site(runs_dir, tiny_run, synth_dir, tmp_path_factory):
-    """A server with two good runs on the same faces (the tiny LeVAsa run, and a vanilla one for comparing) and one
-    broken run."""
-    from models.config import ModelConfig, TrainConfig
-    from models.eval.export import prepare_serving
-    from models.runs import load_run
-    from models.train.loop import train_run
-
-    root = tmp_path_factory.mktemp("site")
-    shutil.copytree(runs_dir / "tiny", root / "tiny")
-    shutil.copytree(runs_dir / "truncated", root / "truncated")
-    van = root / "tiny-vanilla"
-    train_run(van, synth_dir, ModelConfig(kind="vanilla"), TrainConfig(epochs=1, batch_size=32, seed=0),
-              progress=False, log=lambda s: None)
-    prepare_serving(load_run(van), max_points=30000)
-    proc, url = start_server(root, log_path=root / "server.log")
-    yield url
-    stop_server(proc)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from scripts.bench.browser import launch
-
-    with playwright_api.sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser, site):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True, base_url=site)
-    pg = ctx.new_page()
-    pg.errors = []
-    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
-    yield pg
-    assert not pg.errors, f"JavaScript errors on the page: {pg.errors}"
-    ctx.close()
-
-TO_DATA = ("([x, y]) => { const m = document.getElementById('map'), f = m._fullLayout, r = m.getBoundingClientRect();"
-           " return [f.xaxis.p2l(x - r.left - f.xaxis._offset), f.yaxis.p2l(y - r.top - f.yaxis._offset)]; }")
-TO_CLIENT = ("([v, a]) => { const m = document.getElementById('map'), f = m._fullLayout, r = m.getBoundingClientRect();"
-             " return [r.left + f.xaxis._offset + f.xaxis.l2p(v), r.top + f.yaxis._offset + f.yaxis.l2p(a)]; }")
-CENTRE = ("s => { const r = document.querySelector(s).getBoundingClientRect();"
-          " return [r.x + r.width / 2, r.y + r.height / 2]; }")
-
-
-def _marker_va(page, name: str) -> list[float]:
-    """Where an overlay marker sits on the map, in data units."""
-    return page.evaluate(TO_DATA, page.evaluate(CENTRE, f".marker-{name}"))
-
-
-def _open(page, query: str = "") -> dict:
-    page.goto("/" + query)
-    page.wait_for_function("window.__levasa && window.__levasa.ready", timeout=60_000)
-    return _columns(page, page.evaluate("window.__levasa.state.run"))
-
-
-def _columns(page, run: str) -> dict:
-    with urllib.request.urlopen(page.url.split("/?")[0].rstrip("/") + f"/api/runs/{run}/projections") as r:
-        return json.loads(r.read())
-
-
-def _shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"))
-
-
-def _face_png(synth_dir: Path) -> Path:
-    return next(synth_dir.rglob("*.png"))
-
-
-def _nearest(cols: dict, v: float, a: float) -> int:
-    return min(range(cols["n"]), key=lambda k: (cols["label_v"][k] - v) ** 2 + (cols["label_a"][k] - a) ** 2)
+pytest.importorskip("playwright.sync_api", reason="playwright is in requirements-dev.txt")
 
 
 def _canvas(page, sel: str) -> str:
@@ -125,35 +48,8 @@ def test_first_paint_fetches_binary_columns_only_for_what_it_draws(page):
     drawn = sum(size for name, size in columns if name in ("label_v", "label_a", "emotion"))
     assert drawn == 9 * n and paint is not None
     page.select_option("#view", "pca_z")
-    page.wait_for_function("document.getElementById('map').layout.xaxis.title.text.startsWith('PCA of z_z')")
+    page.wait_for_function("window.__levasa.ui.map.rendered === 'pca_z'")
     assert page.evaluate("window.__levasa.state.cols.pca_z_x.length") == n  # fetched when the view asked for it
-
-
-def test_page_plots_every_point_of_the_run(page):
-    cols = _open(page)
-    assert page.evaluate("window.__levasa.state.run") == "tiny"
-    plotted = page.evaluate("document.getElementById('map').data.reduce((s, t) => s + t.x.length, 0)")
-    assert plotted == cols["n"] == page.evaluate("window.__levasa.n") > 0
-    status = page.inner_text("#map-status")
-    assert f"{cols['n']:,} faces" in status and "truncated" in status  # the broken run is named, the rest serve
-    names = page.evaluate("[...document.querySelectorAll('#map .annotation-text')].map(a => a.textContent)")
-    assert {"happy", "sad", "anger", "neutral"} <= set(names)
-    assert page.evaluate("document.getElementById('map').data[0].type") == "scattergl"
-    _shot(page, "map")
-
-
-def test_hover_shows_the_faces_thumbnail(page):
-    cols = _open(page)
-    i = max(range(cols["n"]), key=lambda k: cols["label_v"][k])  # an outlying point: nothing else under the pointer
-    x, y = page.evaluate(f"window.__levasa.pointClient({i})")
-    page.mouse.move(x - 30, y)
-    page.mouse.move(x, y, steps=3)
-    card = page.locator(".hover-card")
-    card.wait_for(state="visible", timeout=10_000)
-    assert card.get_attribute("data-id") == str(cols["ids"][i])
-    page.wait_for_function("document.querySelector('.hover-card img').naturalWidth === 64", timeout=10_000)
-    assert cols["emotions"][cols["emotion"][i]] in card.inner_text()
-    _shot(page, "hover")
 
 
 def test_click_selects_a_face_and_drag_changes_it(page):
@@ -205,7 +101,7 @@ def test_clicking_empty_space_imagines_the_face_there(page):
     pts = list(zip(cols["label_v"], cols["label_a"]))
     grid = [(x / 20, y / 20) for x in range(-18, 19) for y in range(-18, 19) if (x * x + y * y) <= 18 * 18]
     v, a = max(grid, key=lambda g: min((g[0] - p[0]) ** 2 + (g[1] - p[1]) ** 2 for p in pts))
-    page.mouse.click(*page.evaluate(TO_CLIENT, [v, a]))
+    page.mouse.click(*to_client(page, v, a))
     page.wait_for_function("([v, a]) => Math.hypot(window.__levasa.state.target[0] - v, "
                            "window.__levasa.state.target[1] - a) < 0.02", arg=[v, a], timeout=10_000)
     _wait_exact(page)
@@ -336,7 +232,7 @@ def test_url_restores_run_view_face_and_target(page):
     page.goto(f"/?run=tiny&view=pca_v&sel={sid}&v=0.4&a=-0.3&cmp=tiny-vanilla")
     page.wait_for_function("window.__levasa && window.__levasa.ready", timeout=60_000)
     assert page.input_value("#view") == "pca_v"
-    assert page.evaluate("document.getElementById('map').layout.xaxis.title.text").startswith("PCA of z_v")
+    assert page.evaluate("window.__levasa.ui.map.view") == "pca_v"
     assert f"#{sid}" in page.inner_text("#face-title")
     assert page.evaluate("window.__levasa.state.target") == pytest.approx([0.4, -0.3])
     assert page.is_checked("#compare-on") and page.input_value("#compare-run") == "tiny-vanilla"
@@ -360,29 +256,6 @@ def test_unknown_run_in_the_url_says_so_and_falls_back(page):
     page.wait_for_function("window.__levasa && window.__levasa.ready", timeout=60_000)
     assert "'nope' is not served" in page.inner_text("#error .msg")
     assert page.evaluate("window.__levasa.state.run") == "tiny"
-
-
-def test_box_selection_exports_csv(page):
-    cols = _open(page)
-    page.evaluate("Plotly.relayout('map', {dragmode: 'select'})")
-    m = page.locator("#map .nsewdrag").first.bounding_box()
-    page.mouse.move(m["x"] + 2, m["y"] + 2)
-    page.mouse.down()
-    page.mouse.move(m["x"] + m["width"] / 2, m["y"] + m["height"] - 2, steps=8)
-    page.mouse.up()
-    page.wait_for_function("!document.getElementById('export-csv').disabled", timeout=10_000)
-    n_sel = page.evaluate("window.__levasa.state.selection.length")
-    assert 0 < n_sel < cols["n"]
-    with page.expect_download() as dl:
-        page.click("#export-csv")
-    rows = list(csv.DictReader(io.StringIO(Path(dl.value.path()).read_text())))
-    assert len(rows) == n_sel
-    assert all(float(r["label_valence"]) <= 0.05 for r in rows)  # the left half of the plane
-    by_id = {i: k for k, i in enumerate(cols["ids"])}
-    r0 = rows[0]
-    assert cols["emotions"][cols["emotion"][by_id[int(r0["id"])]]] == r0["emotion"]
-
-    _shot(page, "selection")
 
 
 def test_shift_click_shows_the_path_between_two_faces(page):
@@ -497,22 +370,6 @@ def test_error_banner_shows_markup_in_the_url_literally(page):
     page.wait_for_function("window.__levasa && window.__levasa.ready", timeout=60_000)
     assert "run '<b>bold</b>' is not served here" in page.inner_text("#error .msg")
     assert page.locator("#error b").count() == 0
-
-
-def test_map_colours_come_from_the_emotions_endpoint(page):
-    _open(page)
-    palette = page.evaluate("fetch('/api/emotions').then(r => r.json())")
-    want = {e["name"]: e["colour"] for e in palette["emotions"]}
-    assert want["happy"] == "#2ca02c"  # the report's palette, not a copy kept in the page
-    traces = page.evaluate("document.getElementById('map').data.map(t => [t.name, t.marker.color])")
-    got = {name.split(" (")[0]: colour for name, colour in traces}
-    assert "happy" in got and got == {n: want[n] for n in got}
-    # What plotly drew: the legend's swatch for happy, in the API's colour.
-    fill = page.evaluate("""() => {
-        const t = [...document.querySelectorAll('#map .legend .traces')].find(e => e.textContent.startsWith('happy '));
-        return getComputedStyle(t.querySelector('.legendpoints path')).fill; }""")
-    r, g, b = (int(want["happy"][k:k + 2], 16) for k in (1, 3, 5))
-    assert fill == f"rgb({r}, {g}, {b})"
 
 
 def test_page_loads_without_console_errors_or_a_favicon_404(browser, site):

@@ -7,7 +7,7 @@ import { $ } from "./dom.js";
 import { bindErrorBanner, showError } from "./errors.js";
 import { rejectUpload, selectSample, uploadFile } from "./face.js";
 import { pickSecond } from "./interp.js";
-import { MapView } from "./map.js";
+import { createMap } from "./map.js";
 import { VAPad } from "./pad.js";
 import { loadPalette } from "./palette.js";
 import { bindRunControls, showRuns } from "./runs.js";
@@ -20,7 +20,7 @@ import { bindUpload } from "./upload.js";
 
 bindErrorBanner();
 
-ui.map = new MapView($("#map"), $("#map-wrap"), {
+const mapHandlers = {
   onSelect: (i, ev) => (ev.shiftKey && S.face ? pickSecond(i) : selectSample(i)),
   onEmptyClick: (v, a) => {
     if (!S.face) { showError("Select a face (click a point) or upload one first; then click the plane to imagine it there."); return; }
@@ -28,7 +28,8 @@ ui.map = new MapView($("#map"), $("#map-wrap"), {
   },
   onSelection: (idx) => setSelection(idx, $("#export-csv")),
   onTargetDrag: dragTarget,
-});
+  onError: showError,
+};
 
 ui.pad = new VAPad($("#pad"), setTarget);
 $("#snap").addEventListener("change", (e) => { ui.pad.snap = e.target.checked; });
@@ -40,6 +41,7 @@ bindExport($("#export-csv"));
 bindUpload($("#dropzone"), $("#file"), uploadFile, (msg) => rejectUpload(msg));
 
 async function start() {
+  ui.map = await createMap($("#map"), $("#map-wrap"), mapHandlers, $("#map-legend"));
   const url = readUrlState();
   const [runs, palette] = await Promise.allSettled([api.listRuns(), loadPalette()]);
   if (palette.status === "rejected") {

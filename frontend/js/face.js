@@ -7,7 +7,7 @@ import { $, el, fmt } from "./dom.js";
 import { clearEditors, setupEditors } from "./editors.js";
 import { showError } from "./errors.js";
 import { hideInterp } from "./interp.js";
-import { VIEWS } from "./map.js";
+import { VIEWS } from "./views.js";
 import { syncUrl } from "./share.js";
 import { S, ui } from "./store.js";
 import { cropUrl } from "./upload.js";

@@ -1,249 +1,371 @@
-// The map: the run's dataset on the VA plane (labelled or read by the heads), or its t-SNE / PCA, as a WebGL scatter
-// coloured by emotion. Hover shows the face's thumbnail; click selects it; empty space in a VA view is a place to edit
-// the selected face to. Markers for the selected face, an upload and the edit target are HTML overlays, so moving them
-// while dragging costs a CSS transform instead of a WebGL redraw of 30,000 points.
+// The map: the run's dataset on the VA plane (labelled or read by the heads), or its t-SNE / PCA, drawn straight from
+// the binary columns by our own scatter: WebGL on a GPU (scatter.js), a CPU loop where WebGL is software or missing
+// (splat.js), both smooth at 400,000 points. Colour by emotion, valence or arousal; the legend hides emotions. Wheel zooms, drag pans (or draws a box or a lasso, which
+// select points for the CSV export), double-click goes home. Hover shows a face's thumbnail; click selects it; a click
+// on empty space in a VA view (alt-click: anywhere) is a place to edit the selected face to.
+// ?renderer=webgl or ?renderer=cpu picks the drawer; ?renderer=plotly / ?renderer=svg give the previous, plotly map
+// (map_plotly.js), the benchmarks' baseline.
 
-import { thumbnailUrl } from "./api.js";
-import { DETAIL_COLUMNS } from "./columns.js";
-import { el, esc } from "./dom.js";
-import { colourOf } from "./palette.js";
-import { clientToData, dataToClient } from "./plotly_axes.js";
+import { Markers, OverlaidMap, showHoverCard } from "./overlay.js";
+import { drawAxes } from "./axes.js";
+import { el } from "./dom.js";
+import { countCodes, renderLegend } from "./legend.js";
+import { PointIndex, pointsInPolygon } from "./pointindex.js";
+import { colourOf, paletteTexels, rampByte, rampTexels } from "./palette.js";
+import { PointLayer, softwareWebgl, webglContext } from "./scatter.js";
+import { SplatLayer } from "./splat.js";
+import { COLOURINGS } from "./views.js";
+import { Viewport, extent } from "./viewport.js";
 
-export const VIEWS = {
-  label: { name: "VA labels", x: "label_v", y: "label_a", va: true },
-  head: { name: "VA read by the model", x: "head_v", y: "head_a", va: true },
-  tsne_v: { name: "t-SNE of z_v", x: "tsne_v_x", y: "tsne_v_y" },
-  tsne_a: { name: "t-SNE of z_a", x: "tsne_a_x", y: "tsne_a_y" },
-  tsne_z: { name: "t-SNE of z_z", x: "tsne_z_x", y: "tsne_z_y" },
-  pca_v: { name: "PCA of z_v", x: "pca_v_x", y: "pca_v_y" },
-  pca_a: { name: "PCA of z_a", x: "pca_a_x", y: "pca_a_y" },
-  pca_z: { name: "PCA of z_z", x: "pca_z_x", y: "pca_z_y" },
-};
+const TOOLS = { pan: "drag to pan, wheel to zoom", box: "drag a box to select points", lasso: "draw around points to select them" };
+const HOVER_PX = 8; // how near the pointer a point must be to count as under it
+const CLICK_PX = 4, CLICK_MS = 600;
+const VA_HOME = { x0: -1.15, x1: 1.15, y0: -1.15, y1: 1.15 };
 
-const webgl = (() => {
-  if (new URLSearchParams(location.search).get("renderer") === "svg") return false; // benchmarks' baseline
-  try {
-    const c = document.createElement("canvas");
-    return !!(c.getContext("webgl2") || c.getContext("webgl"));
-  } catch {
-    return false;
+/**
+ * The map this browser draws best: WebGL where it runs on a GPU, else the CPU drawer; the URL's renderer= can ask for
+ * webgl, cpu, or the plotly map (plotly: its scattergl, svg: its SVG scatter).
+ */
+export async function createMap(el, wrap, handlers, legend) {
+  const asked = new URLSearchParams(location.search).get("renderer");
+  if (asked === "plotly" || asked === "svg") {
+    legend.hidden = true;
+    const { PlotlyMap } = await import("./map_plotly.js");
+    return new PlotlyMap(el, wrap, handlers, asked === "plotly");
   }
-})();
+  const canvas = document.createElement("canvas");
+  const gl = asked === "cpu" ? null : webglContext(canvas);
+  const webgl = gl && (asked === "webgl" || !softwareWebgl(gl)) ? { canvas, gl } : null;
+  return new MapView(el, wrap, handlers, legend, webgl);
+}
 
-export class MapView {
-  /** el: the plot container; wrap: its positioned parent, which holds the overlays and the hover card. */
-  constructor(el, wrap, handlers) {
-    this.el = el;
+export class MapView extends OverlaidMap {
+  /** webgl: {canvas, gl} to draw with WebGL, null to draw on the CPU. */
+  constructor(root, wrap, handlers, legend, webgl) {
+    super();
+    this.el = root;
     this.wrap = wrap;
     this.h = handlers; // {onSelect(i, event), onEmptyClick(v, a), onSelection(indices), onTargetDrag(v, a, phase)}
+    this.legend = legend;
+    this.kind = webgl ? "WebGL" : "CPU";
+    this.colours = true; // can colour by valence or arousal
     this.cols = null;
     this.view = "label";
-    this.traceIdx = []; // per trace: global point indices
-    this.markers = {};
-    this.lastPointClick = 0;
+    this.colouring = "emotion";
+    this.tool = "pan";
+    this.hidden = new Set();
+    this.visible = new Uint8Array(256).fill(1);
+    this.frames = 0; // draws so far (the benchmarks' frame counter)
     this.hover = wrap.querySelector(".hover-card");
-    this.webgl = webgl;
+    this.vp = new Viewport();
+    this.markers = new Markers(this, handlers.onTargetDrag);
+    this.build(webgl);
   }
 
-  /** Plot a run's columns (a Columns) in a view, fetching the view's x and y first. Resolves when plotly has drawn. */
+  ready() {
+    return Promise.resolve();
+  }
+
+  build(webgl) {
+    this.axesCanvas = el("canvas", { class: "map-axes" });
+    this.pointsCanvas = webgl ? webgl.canvas : null;
+    if (webgl) webgl.canvas.className = "map-points";
+    this.layer = webgl ? new PointLayer(webgl.canvas, webgl.gl) : new SplatLayer();
+    this.layer.setRamp(rampTexels());
+    this.labels = el("div", { class: "map-labels" });
+    this.lasso = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    this.lasso.setAttribute("class", "map-lasso");
+    this.lassoPath = document.createElementNS("http://www.w3.org/2000/svg", "path");
+    this.lasso.appendChild(this.lassoPath);
+    this.toolbar = el("div", { class: "map-tools", role: "toolbar", "aria-label": "map tools" },
+      ...Object.entries(TOOLS).map(([k, title]) => el("button", { type: "button", "data-tool": k, title }, k)),
+      el("button", { type: "button", "data-tool": "reset", title: "back to the whole view (or double-click)" }, "reset"));
+    this.el.replaceChildren(...[this.axesCanvas, this.pointsCanvas, this.labels, this.lasso, this.toolbar].filter(Boolean));
+    this.setTool("pan");
+    this.bind();
+    this.pointsCanvas?.addEventListener("webglcontextlost", (e) => {
+      e.preventDefault();
+      this.h.onError?.("The map's WebGL context was lost; reload the page to draw it again.");
+    });
+  }
+
+  /** Plot a run's columns (a Columns) in a view, fetching the view's x and y first. Resolves once drawn. */
   async render(run, cols, emotions, view) {
-    this.run = run;
-    this.cols = cols;
-    this.emotions = emotions || {};
-    this.view = VIEWS[view] && (VIEWS[view].va || cols.has(VIEWS[view].x)) ? view : "label";
-    const v = VIEWS[this.view];
-    await cols.need([v.x, v.y, "emotion"]);
-    const byEmotion = new Map();
-    cols.emotion.forEach((code, i) => {
-      if (!byEmotion.has(code)) byEmotion.set(code, []);
-      byEmotion.get(code).push(i);
-    });
-    const codes = [...byEmotion.keys()].sort((a, b) => a - b);
-    this.traceIdx = codes.map((c) => byEmotion.get(c));
+    const newRun = cols !== this.cols;
+    const v = await this.take(run, cols, emotions, view);
     const xs = cols[v.x], ys = cols[v.y];
-    const small = cols.n <= 3000;
-    const traces = codes.map((c, t) => {
-      const idx = this.traceIdx[t];
-      const name = cols.emotions[c];
-      return {
-        // plotly reads trace names and annotations as a subset of HTML: names go in escaped.
-        type: this.webgl ? "scattergl" : "scatter", mode: "markers", name: `${esc(name)} (${idx.length})`,
-        x: idx.map((i) => xs[i]), y: idx.map((i) => ys[i]),
-        marker: { color: colourOf(name), size: small ? 6 : 4, opacity: small ? 0.8 : 0.55 },
-        hoverinfo: "none",
-      };
-    });
-    const layout = this.layout(v);
-    const config = { responsive: true, displaylogo: false, scrollZoom: true,
-                     modeBarButtonsToRemove: ["toImage", "autoScale2d"] };
-    await Plotly.react(this.el, traces, layout, config);
-    if (!this.bound) this.bind();
-    this.placeMarkers();
+    this.layer.setPoints(xs, ys, cols.emotion);
+    this.index = null; // built on the first hover or click: the first paint does not wait for it
+    if (newRun) {
+      this.hidden.clear();
+      if (this.selected) this.h.onSelection([]); // indices of another run's points
+      this.selected = null;
+      this.counts = countCodes(cols.emotion);
+    } else if (this.selected) {
+      this.layer.setPicked(this.selected.mask);
+    }
+    this.applyPalette();
+    if (this.colouring !== "emotion") await this.setColouring(this.colouring, false);
+    this.vp.setHome(v.va ? VA_HOME : extent(xs, ys), !!v.va);
+    this.resize();
+    this.placeLabels();
+    this.renderLegend();
+    this.draw();
+    this.rendered = this.view; // the view now on screen (tests wait for it)
   }
 
-  layout(v) {
-    const base = {
-      margin: { l: 56, r: 12, t: 12, b: 48 }, dragmode: "zoom", hovermode: "closest", hoverdistance: 10, uirevision: this.view,
-      legend: { orientation: "h", y: -0.14, font: { size: 11 } }, plot_bgcolor: "#fff", paper_bgcolor: "#fff",
-    };
-    if (!v.va) {
-      return { ...base, xaxis: { title: { text: `${v.name}, 1` }, zeroline: false },
-               yaxis: { title: { text: `${v.name}, 2` }, zeroline: false } };
+  /** Colour the points by `name` (a COLOURINGS key); fetches the column it needs once. */
+  async setColouring(name, redraw = true) {
+    const spec = COLOURINGS[name] || COLOURINGS.emotion;
+    this.colouring = COLOURINGS[name] ? name : "emotion";
+    if (!this.cols) return;
+    if (spec.column && this.cols.has(spec.column)) {
+      await this.cols.need([spec.column]);
+      this.layer.setValues(Uint8Array.from(this.cols[spec.column], rampByte));
+    } else {
+      this.colouring = "emotion";
+      this.layer.setValues(null);
     }
-    const ax = { range: [-1.15, 1.15], zeroline: true, zerolinecolor: "#bbb", gridcolor: "#eee", dtick: 0.5 };
-    const annotations = Object.entries(this.emotions).map(([name, e]) => ({
-      x: e.mu_v, y: e.mu_a, text: esc(name), showarrow: false, font: { size: 12, color: colourOf(name) },
-      bgcolor: "rgba(255,255,255,0.75)", yshift: 10,
-    }));
-    return {
-      ...base,
-      xaxis: { ...ax, title: { text: "valence" } },
-      yaxis: { ...ax, title: { text: "arousal" }, scaleanchor: "x", scaleratio: 1 },
-      shapes: [{ type: "circle", xref: "x", yref: "y", x0: -1, y0: -1, x1: 1, y1: 1,
-                 line: { color: "#666", width: 1.2 }, layer: "below" }],
-      annotations,
-    };
+    if (redraw) {
+      this.renderLegend();
+      this.requestDraw();
+    }
   }
+
+  applyPalette() {
+    this.visible.fill(1);
+    for (const c of this.hidden) this.visible[c] = 0;
+    this.layer.setPalette(paletteTexels(this.cols.emotions, this.hidden));
+  }
+
+  renderLegend() {
+    renderLegend(this.legend, this.cols.emotions, this.counts, this.hidden, COLOURINGS[this.colouring],
+                 (code) => this.toggleEmotion(code));
+  }
+
+  toggleEmotion(code) {
+    if (this.hidden.has(code)) this.hidden.delete(code);
+    else this.hidden.add(code);
+    this.applyPalette();
+    this.renderLegend();
+    this.requestDraw();
+    if (this.hover) this.hover.hidden = true;
+  }
+
+  /** Is point i drawn (its emotion not hidden)? */
+  shown(i) {
+    return this.visible[this.cols.emotion[i]] === 1;
+  }
+
+  setTool(tool) {
+    this.tool = tool;
+    for (const b of this.toolbar.querySelectorAll("button[data-tool]")) {
+      if (b.dataset.tool !== "reset") b.setAttribute("aria-pressed", String(b.dataset.tool === tool));
+    }
+    this.el.dataset.tool = tool;
+  }
+
+  resize() {
+    const r = this.wrap.getBoundingClientRect(), dpr = window.devicePixelRatio || 1;
+    this.dpr = dpr;
+    this.vp.resize(r.width, r.height);
+    const p = this.vp.plot, a = this.axesCanvas, c = this.pointsCanvas;
+    a.width = Math.round(r.width * dpr);
+    a.height = Math.round(r.height * dpr);
+    Object.assign(a.style, { width: `${r.width}px`, height: `${r.height}px` });
+    if (c) {
+      c.width = Math.round(p.w * dpr);
+      c.height = Math.round(p.h * dpr);
+      Object.assign(c.style, { left: `${p.x}px`, top: `${p.y}px`, width: `${p.w}px`, height: `${p.h}px` });
+    }
+    this.lasso.setAttribute("viewBox", `0 0 ${r.width} ${r.height}`);
+  }
+
+  /** Point size and opacity for the number of points shown and the zoom. */
+  style() {
+    const n = this.layer.n, base = n <= 3000 ? 6 : n <= 50000 ? 4 : n <= 200000 ? 3 : 2;
+    return { size: Math.min(12, base * Math.sqrt(Math.max(1, this.vp.zoom))),
+             opacity: n <= 3000 ? 0.8 : n <= 50000 ? 0.6 : 0.45 };
+  }
+
+  requestDraw() {
+    if (this.pending) return;
+    this.pending = requestAnimationFrame(() => {
+      this.pending = 0;
+      this.draw();
+    });
+  }
+
+  draw() {
+    if (!this.cols) return;
+    const s = this.style(), p = this.vp.plot, dpr = this.dpr;
+    drawAxes(this.axesCanvas, this.vp, this.viewSpec, dpr);
+    this.layer.draw(this.vp.clip(), s.size * dpr, s.opacity,
+                    { canvas: this.axesCanvas, rect: [p.x * dpr, p.y * dpr, p.w * dpr, p.h * dpr] });
+    this.placeLabels();
+    this.markers.placeAll();
+    this.frames++;
+  }
+
+  /** The emotions' names at their centres (VA views), as HTML over the points. */
+  placeLabels() {
+    const v = this.viewSpec;
+    if (!v.va) {
+      this.labels.replaceChildren();
+      return;
+    }
+    const names = Object.keys(this.emotions);
+    if (this.labels.childElementCount !== names.length) {
+      this.labels.replaceChildren(...names.map((n) => el("span", { class: "emotion-label", style: `color:${colourOf(n)}` }, n)));
+    }
+    names.forEach((n, k) => {
+      const e = this.emotions[n], [px, py] = this.vp.toPixel(e.mu_v, e.mu_a), lab = this.labels.children[k];
+      lab.hidden = !this.vp.inPlot(px, py);
+      lab.style.transform = `translate(${px}px, ${py - 10}px) translate(-50%, -50%)`;
+    });
+  }
+
+  // --- pointer ---
 
   bind() {
-    this.bound = true;
-    const gd = this.el;
-    gd.on("plotly_hover", (ev) => this.showHover(ev));
-    gd.on("plotly_unhover", () => { this.hover.hidden = true; });
-    gd.on("plotly_click", (ev) => {
-      const p = ev.points && ev.points[0];
-      if (!p) return;
-      this.lastPointClick = performance.now();
-      const e = ev.event || {};
-      if (e.altKey && VIEWS[this.view].va) { // alt-click: a place to edit to, even on top of other faces
-        const va = this.toData(e.clientX, e.clientY);
-        if (va && Math.hypot(va[0], va[1]) <= 1.0001) this.h.onEmptyClick(va[0], va[1]);
-        return;
-      }
-      this.h.onSelect(this.traceIdx[p.curveNumber][p.pointIndex], e);
+    const root = this.el;
+    root.addEventListener("pointerdown", (e) => this.down(e));
+    root.addEventListener("pointermove", (e) => this.move(e));
+    root.addEventListener("pointerup", (e) => this.up(e));
+    root.addEventListener("pointercancel", () => this.cancel());
+    root.addEventListener("pointerleave", () => { if (!this.drag) this.hover.hidden = true; });
+    root.addEventListener("wheel", (e) => this.wheel(e), { passive: false });
+    root.addEventListener("dblclick", (e) => {
+      if (e.target.closest(".map-tools")) return;
+      this.vp.reset();
+      this.requestDraw();
     });
-    gd.on("plotly_selected", (ev) => {
-      const pts = (ev && ev.points) || [];
-      this.h.onSelection(pts.map((p) => this.traceIdx[p.curveNumber][p.pointIndex]));
+    this.toolbar.addEventListener("click", (e) => {
+      const b = e.target.closest("button[data-tool]");
+      if (!b) return;
+      if (b.dataset.tool === "reset") { this.vp.reset(); this.requestDraw(); } else this.setTool(b.dataset.tool);
     });
-    gd.on("plotly_deselect", () => this.h.onSelection([]));
-    gd.on("plotly_relayout", () => this.placeMarkers());
-    gd.on("plotly_afterplot", () => this.placeMarkers());
-    // A click on empty space (no point under it) in a VA view: edit the selected face to that point. Plotly covers
-    // the page with a drag shield on mousedown, so the click is pieced together from pointerdown on the plot and
-    // pointerup anywhere, and it counts only when plotly reported no point click for it.
-    gd.addEventListener("pointerdown", (e) => { this.down = { x: e.clientX, y: e.clientY, t: performance.now() }; }, true);
-    document.addEventListener("pointerup", (e) => {
-      const d = this.down;
-      this.down = null;
-      if (!d || Math.hypot(e.clientX - d.x, e.clientY - d.y) > 4 || performance.now() - d.t > 600) return;
-      setTimeout(() => {
-        if (this.lastPointClick > d.t || !VIEWS[this.view].va) return;
-        const va = this.toData(e.clientX, e.clientY);
-        if (va && Math.hypot(va[0], va[1]) <= 1.0001) this.h.onEmptyClick(va[0], va[1]);
-      }, 30);
-    });
-    new ResizeObserver(() => this.placeMarkers()).observe(this.wrap);
+    document.addEventListener("keydown", (e) => { if (e.key === "Escape" && this.selected) this.select(null); });
+    new ResizeObserver(() => { if (this.cols) { this.resize(); this.draw(); } }).observe(this.wrap);
   }
 
-  showHover(ev) {
-    const p = ev.points && ev.points[0];
-    if (!p) return;
-    const i = this.traceIdx[p.curveNumber][p.pointIndex];
-    const c = this.cols;
-    const img = this.hover.querySelector("img");
-    img.src = thumbnailUrl(this.run, c.ids[i]);
-    const va = c.label_v && c.head_v ? [
-      el("br"), `label V ${c.label_v[i].toFixed(2)} A ${c.label_a[i].toFixed(2)}`,
-      el("br"), `model V ${c.head_v[i].toFixed(2)} A ${c.head_a[i].toFixed(2)}`] : [el("br"), "…"];
-    if (!c.head_v) c.need(DETAIL_COLUMNS); // still on their way: the next hover has them
-    this.hover.querySelector(".txt").replaceChildren(el("b", {}, c.emotions[c.emotion[i]]), ` #${c.ids[i]}`, ...va);
+  local(e) {
     const r = this.wrap.getBoundingClientRect();
-    const x = (ev.event ? ev.event.clientX : r.left) - r.left, y = (ev.event ? ev.event.clientY : r.top) - r.top;
-    this.hover.style.left = `${Math.min(x + 14, r.width - 150)}px`;
-    this.hover.style.top = `${Math.max(4, y - 110)}px`;
-    this.hover.hidden = false;
-    this.hover.dataset.id = c.ids[i];
+    return [e.clientX - r.left, e.clientY - r.top];
   }
+
+  down(e) {
+    if (e.button !== 0 || e.target.closest(".map-tools") || !this.cols) return;
+    const [x, y] = this.local(e);
+    this.el.setPointerCapture(e.pointerId);
+    this.drag = { x, y, last: [x, y], t: performance.now(), moved: false, path: [[x, y]] };
+    this.hover.hidden = true;
+  }
+
+  move(e) {
+    const d = this.drag, [x, y] = this.local(e);
+    if (!d) {
+      this.hoverAt(e.clientX, e.clientY);
+      return;
+    }
+    if (!d.moved && Math.hypot(x - d.x, y - d.y) > CLICK_PX) d.moved = true;
+    if (!d.moved) return;
+    if (this.tool === "pan") {
+      this.vp.pan(x - d.last[0], y - d.last[1]);
+      this.requestDraw();
+    } else {
+      const [px, py] = d.path[d.path.length - 1];
+      if (this.tool === "box") d.path = boxPath(d.x, d.y, x, y);
+      else if (Math.hypot(x - px, y - py) >= 2) d.path.push([x, y]);
+      this.lassoPath.setAttribute("d", `M${d.path.map((p) => p.join(",")).join("L")}Z`);
+    }
+    d.last = [x, y];
+  }
+
+  up(e) {
+    const d = this.drag;
+    this.drag = null;
+    if (!d) return;
+    if (d.moved) {
+      if (this.tool !== "pan") this.select(d.path);
+      this.lassoPath.setAttribute("d", "");
+      return;
+    }
+    if (performance.now() - d.t <= CLICK_MS) this.click(e);
+  }
+
+  cancel() {
+    this.drag = null;
+    this.lassoPath.setAttribute("d", "");
+  }
+
+  wheel(e) {
+    if (!this.cols) return;
+    e.preventDefault();
+    const [x, y] = this.local(e);
+    this.vp.zoomAt(x, y, Math.exp(-Math.max(-300, Math.min(300, e.deltaY)) * 0.0025));
+    this.requestDraw();
+  }
+
+  /** The point under a page pixel (within HOVER_PX, emotion shown), or -1. */
+  pick(clientX, clientY) {
+    const r = this.wrap.getBoundingClientRect(), px = clientX - r.left, py = clientY - r.top;
+    if (!this.vp.inPlot(px, py)) return -1;
+    const v = this.viewSpec;
+    if (!this.index) this.index = new PointIndex(this.cols[v.x], this.cols[v.y]);
+    const [x, y] = this.vp.toData(px, py), [kx, ky] = this.vp.scale;
+    const radius = Math.max(HOVER_PX, this.style().size / 2 + 2);
+    return this.index.nearest(x, y, radius / kx, radius / ky, (i) => this.shown(i));
+  }
+
+  hoverAt(clientX, clientY) {
+    this.hoverXY = [clientX, clientY];
+    if (this.hoverPending) return;
+    this.hoverPending = requestAnimationFrame(() => {
+      this.hoverPending = 0;
+      const [cx, cy] = this.hoverXY, i = this.pick(cx, cy);
+      if (i < 0) this.hover.hidden = true;
+      else showHoverCard(this.hover, this.wrap, this.run, this.cols, i, cx, cy);
+    });
+  }
+
+  click(e) {
+    if (this.tool !== "pan" && this.selected) this.select(null);
+    const va = this.viewSpec.va ? this.toData(e.clientX, e.clientY) : null;
+    const onPlane = va && Math.hypot(va[0], va[1]) <= 1.0001;
+    if (e.altKey) {
+      if (onPlane) this.h.onEmptyClick(va[0], va[1]);
+      return;
+    }
+    const i = this.pick(e.clientX, e.clientY);
+    if (i >= 0) this.h.onSelect(i, e);
+    else if (onPlane) this.h.onEmptyClick(va[0], va[1]);
+  }
+
+  /** Select the points inside a polygon (wrapper pixels), or none (null). */
+  select(path) {
+    const v = this.viewSpec;
+    const hit = path ? pointsInPolygon(this.cols[v.x], this.cols[v.y], this.vp, path, (i) => this.shown(i)) : null;
+    this.selected = hit && hit.indices.length ? hit : null;
+    this.layer.setPicked(this.selected ? this.selected.mask : null);
+    this.draw();
+    this.h.onSelection(this.selected ? Array.from(this.selected.indices) : []);
+  }
+
+  // --- coordinates and markers ---
 
   /** Page pixel -> data coordinates of the current view (null before the first plot). */
   toData(clientX, clientY) {
-    return clientToData(this.el, clientX, clientY);
+    if (!this.cols) return null;
+    const r = this.wrap.getBoundingClientRect();
+    return this.vp.toData(clientX - r.left, clientY - r.top);
   }
 
   /** Data coordinates -> pixel offset inside the wrapper (null before the first plot). */
   toPixel(x, y) {
-    const p = dataToClient(this.el, x, y);
-    if (!p) return null;
-    const w = this.wrap.getBoundingClientRect();
-    return [p[0] - w.left, p[1] - w.top];
+    return this.cols && Number.isFinite(x) && Number.isFinite(y) ? this.vp.toPixel(x, y) : null;
   }
 
-  /** The page-pixel position of point i in the current view (for tests and tours). */
-  pointClient(i) {
-    const v = VIEWS[this.view];
-    const p = this.toPixel(this.cols[v.x][i], this.cols[v.y][i]);
-    const w = this.wrap.getBoundingClientRect();
-    return p && [p[0] + w.left, p[1] + w.top];
-  }
-
-  /**
-   * Overlay markers by name: {kind: "target" | "origin" | "upload" | "selected", x, y, va: true if in VA units, or
-   * index: a dataset point (placed in any view)}. null removes the marker.
-   */
-  setMarker(name, spec) {
-    if (!spec) {
-      if (this.markers[name]) this.markers[name].el.remove();
-      delete this.markers[name];
-      return;
-    }
-    let m = this.markers[name];
-    if (!m) {
-      const el = document.createElement("div");
-      el.className = `marker marker-${name}`;
-      el.title = { target: "drag to edit the face", origin: "where the model places the face",
-                   upload: "your upload", selected: "selected face", second: "second face" }[name] || name;
-      this.wrap.appendChild(el);
-      m = this.markers[name] = { el };
-      if (name === "target") this.makeDraggable(el);
-    }
-    m.spec = spec;
-    this.placeMarker(m);
-  }
-
-  placeMarkers() {
-    for (const m of Object.values(this.markers)) this.placeMarker(m);
-  }
-
-  placeMarker(m) {
-    const s = m.spec, v = VIEWS[this.view];
-    let xy = null;
-    if (s.index !== undefined && this.cols) xy = [this.cols[v.x][s.index], this.cols[v.y][s.index]];
-    else if (s.va && v.va) xy = [s.x, s.y];
-    const p = xy && this.toPixel(xy[0], xy[1]);
-    m.el.hidden = !p;
-    if (p) m.el.style.transform = `translate(${p[0]}px, ${p[1]}px)`;
-  }
-
-  makeDraggable(el) {
-    el.addEventListener("pointerdown", (e) => {
-      e.preventDefault();
-      e.stopPropagation();
-      el.setPointerCapture(e.pointerId);
-      const move = (ev) => {
-        const va = this.toData(ev.clientX, ev.clientY);
-        if (va) this.h.onTargetDrag(va[0], va[1], "move");
-      };
-      const up = (ev) => {
-        el.removeEventListener("pointermove", move);
-        el.removeEventListener("pointerup", up);
-        el.removeEventListener("pointercancel", up);
-        const va = this.toData(ev.clientX, ev.clientY);
-        if (va) this.h.onTargetDrag(va[0], va[1], "end");
-      };
-      el.addEventListener("pointermove", move);
-      el.addEventListener("pointerup", up);
-      el.addEventListener("pointercancel", up);
-    });
-  }
 }
+
+const boxPath = (x0, y0, x1, y1) => [[x0, y0], [x1, y0], [x1, y1], [x0, y1]];

@@ -1,5 +1,5 @@
-// The runs: the run and compare selects, loading a run onto the map (its detail, its points and plotly.js, then its
-// face restored), and switching the compared run.
+// The runs: the run and compare selects, loading a run onto the map (its detail and its points, then its face
+// restored), switching the compared run, and the map's view and colouring selects.
 
 import * as api from "./api.js";
 import { Columns, DETAIL_COLUMNS } from "./columns.js";
@@ -8,20 +8,11 @@ import { setupEditors } from "./editors.js";
 import { showError } from "./errors.js";
 import { clearFace, selectSample, uploadFile } from "./face.js";
 import { hideInterp } from "./interp.js";
-import { VIEWS } from "./map.js";
 import { renderMetrics } from "./metrics.js";
 import { syncUrl } from "./share.js";
 import { S, probe, ui } from "./store.js";
 import { renderSnapButtons } from "./target.js";
-
-function plotlyLoaded() {
-  if (window.Plotly) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const tag = document.getElementById("plotly-js");
-    tag.addEventListener("load", resolve, { once: true });
-    tag.addEventListener("error", () => reject(new Error("plotly.js did not load from /vendor/plotly.min.js")), { once: true });
-  });
-}
+import { COLOURINGS, VIEWS } from "./views.js";
 
 const runOption = (r) => el("option", { value: r.name }, `${r.name} (${r.kind}, ${r.dataset || "?"})`);
 
@@ -37,10 +28,15 @@ export async function showRuns(runs, url) {
   $("#run").replaceChildren(...ready.map(runOption));
   $("#compare-run").replaceChildren(...ready.map(runOption));
   $("#view").replaceChildren(...Object.entries(VIEWS).map(([k, v]) => el("option", { value: k }, v.name)));
+  $("#colour").replaceChildren(...Object.entries(COLOURINGS).map(([k, v]) => el("option", { value: k }, v.name)));
   const preferred = ready.find((r) => r.name === url.run) || ready.find((r) => r.kind === "levasa") || ready[0];
   if (url.run && preferred.name !== url.run) showError(`run '${url.run}' is not served here; showing ${preferred.name}`);
   S.view = VIEWS[url.view] ? url.view : "label";
   $("#view").value = S.view;
+  S.colour = COLOURINGS[url.colour] ? url.colour : "emotion";
+  $("#colour").value = S.colour;
+  $("#colour").disabled = !ui.map.colours;
+  if ($("#colour").disabled) $("#colour").title = "the plotly map colours by emotion only";
   if (url.cmp && ready.some((r) => r.name === url.cmp) && url.cmp !== preferred.name) {
     S.cmp = url.cmp;
     $("#compare-on").checked = true;
@@ -65,7 +61,7 @@ export async function loadRun(name, restore = {}) {
       await c.need(["ids", "emotion"]);
       return [d, c];
     });
-    const [[detail, cols]] = await Promise.all([columns, plotlyLoaded()]);
+    const [[detail, cols]] = await Promise.all([columns, ui.map.ready()]);
     probe.marks = probe.marks || { data: performance.now() };
     await plotRun(name, detail, cols);
     cols.need(DETAIL_COLUMNS).catch((err) => showError(`${name}: ${err.message}`)); // for hover, faces and export
@@ -90,6 +86,7 @@ async function plotRun(name, detail, cols) {
   }
   ui.pad.setEmotions(detail.emotions);
   renderSnapButtons(detail.emotions);
+  ui.map.colouring = S.colour;
   await ui.map.render(name, cols, detail.emotions, S.view);
   if (!probe.marks.plotted) probe.marks.plotted = performance.now();
   S.view = ui.map.view;
@@ -99,7 +96,7 @@ async function plotRun(name, detail, cols) {
   probe.n = cols.n;
   const broken = $("#map-status").dataset.broken;
   $("#map-status").textContent = `${cols.n.toLocaleString()} faces of ${detail.dataset} (of ${cols.n_dataset.toLocaleString()}), ` +
-    `${detail.kind} run, ${ui.map.webgl ? "WebGL" : "SVG (no WebGL here)"}.` + (broken ? ` Not loaded: ${broken}.` : "");
+    `${detail.kind} run, ${ui.map.kind} map.` + (broken ? ` Not loaded: ${broken}.` : "");
 }
 
 /** After a run loads: the dataset face asked for (by id), else the upload (re-encoded by the new run), else none. */
@@ -142,6 +139,11 @@ export function bindRunControls() {
   $("#view").addEventListener("change", async (e) => {
     S.view = e.target.value;
     await ui.map.render(S.run, S.cols, S.detail.emotions, S.view);
+    syncUrl();
+  });
+  $("#colour").addEventListener("change", async (e) => {
+    S.colour = e.target.value;
+    await ui.map.setColouring(S.colour);
     syncUrl();
   });
   $("#compare-on").addEventListener("change", compareChanged);

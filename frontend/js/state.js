@@ -1,6 +1,6 @@
-// The view lives in the URL (run, view, selected face, VA target, compare run), so a view can be shared or bookmarked.
+// The view lives in the URL (run, view, colouring, selected face, VA target, compare run), so a view can be shared or bookmarked.
 
-const KEYS = ["run", "view", "sel", "v", "a", "cmp"];
+const KEYS = ["run", "view", "colour", "sel", "v", "a", "cmp"];
 
 export function readUrlState() {
   const q = new URLSearchParams(location.search);
@@ -12,6 +12,7 @@ export function readUrlState() {
   return {
     run: q.get("run"),
     view: q.get("view"),
+    colour: q.get("colour"),
     sel: Number.isInteger(sel) && sel >= 0 ? sel : null,
     v: num("v"),
     a: num("a"),

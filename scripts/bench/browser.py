@@ -28,3 +28,14 @@ def chromium_path() -> str:
 def launch(playwright):
     """A headless Chromium browser (playwright's sync or async API object)."""
     return playwright.chromium.launch(executable_path=chromium_path(), args=FLAGS)
+
+
+def launch_or_say_why(playwright):
+    """launch(), or None after saying on stderr why there is no browser (a benchmark then exits 2)."""
+    import sys
+
+    try:
+        return launch(playwright)
+    except BrowserMissing as e:
+        print(f"error: {e}", file=sys.stderr)
+        return None

@@ -6,9 +6,10 @@ the time for the exact edit to land once the pointer rests.
     python -m scripts.bench.frontend --run runs/X --points 5000
 
 Figures and the baseline beside each, measured in the same run:
-  paint_30k_s       navigation start -> the map plotted and painted (WebGL), median of 3 cold page loads;
-                    baseline: the same page drawing the points with plotly's SVG scatter (?renderer=svg)
-  paint_30k_svg_ratio  the SVG baseline's paint time over WebGL's, from the same run (holds on a slower machine;
+  paint_30k_s       navigation start -> the map plotted and painted (the page's own drawer: its CPU one where WebGL
+                    is software, as here), median of 3 cold page loads; baseline: the plotly map drawing the points
+                    with its SVG scatter (?renderer=svg)
+  paint_30k_svg_ratio  the SVG baseline's paint time over the map's, from the same run (holds on a slower machine;
                     with --points N it is paint_{N/1000}k_svg_ratio, or paint_N_svg_ratio below 1,000)
   drag_preview_fps  preview images drawn per second while the pad's handle is dragged by real pointer events;
                     baseline: the pointer events per second the browser delivered (the most the page could show)
@@ -73,8 +74,9 @@ def paint(browser, url: str, query: str = "") -> tuple[float, int]:
     page.wait_for_function("window.__levasa && window.__levasa.ready", timeout=180_000)
     ms, n, marks = page.evaluate("[window.__levasa.paintMs, window.__levasa.n, window.__levasa.marks]")
     ctx.close()
-    print(f"  paint{' (' + query + ')' if query else ''}: data in {marks['data']:.0f} ms (plotly.js compiled and the "
-          f"points fetched), plotted at {marks['plotted']:.0f} ms, painted at {ms:.0f} ms", flush=True)
+    print(f"  paint{' (' + query + ')' if query else ''}: data in {marks['data']:.0f} ms (the points fetched, and "
+          f"plotly.js compiled for the plotly map), plotted at {marks['plotted']:.0f} ms, painted at {ms:.0f} ms",
+          flush=True)
     return ms / 1000, n
 
 
@@ -159,16 +161,14 @@ def main(argv: list[str] | None = None) -> int:
 
     from playwright.sync_api import sync_playwright
 
-    from scripts.bench.browser import BrowserMissing, launch
+    from scripts.bench.browser import launch_or_say_why
 
     site = build_site(args.quick, args.run, args.points, args.out)
     proc, url = start_server(site, log_path=args.out / "server.log")
     try:
         with sync_playwright() as pw:
-            try:
-                browser = launch(pw)
-            except BrowserMissing as e:
-                print(f"error: {e}", file=sys.stderr)
+            browser = launch_or_say_why(pw)
+            if browser is None:
                 return 2
             paint(browser, url)  # warm the server's gzip cache and the OS page cache; the browser's HTTP cache is per
             reps = 1 if args.quick else 3  # context, so every measured load below fetches everything again
@@ -201,9 +201,10 @@ def main(argv: list[str] | None = None) -> int:
           f"{1000 / max(statistics.median(d['cost_ms']), 1e-3):.0f}/s: the pointer sets the pace")
     print(f"settle trials (ms): {', '.join(f'{s:.0f}' for s in d['settles'])}")
     label = f"{n // 1000}k" if n >= 1000 else str(n)
-    print(f"FIGURE paint_{label}_s {t_gl:.2f}  (WebGL; SVG scatter baseline {t_svg:.2f} s: {t_svg / t_gl:.1f}x slower)")
-    print(f"FIGURE paint_{label}_svg_ratio {t_svg / t_gl:.2f}  (the SVG scatter's paint {t_svg:.3f} s over WebGL's "
-          f"{t_gl:.3f} s, both measured in this run; higher is better, above 1 = WebGL paints faster)")
+    print(f"FIGURE paint_{label}_s {t_gl:.2f}  (the map; plotly's SVG scatter baseline {t_svg:.2f} s: "
+          f"{t_svg / t_gl:.1f}x slower)")
+    print(f"FIGURE paint_{label}_svg_ratio {t_svg / t_gl:.2f}  (the SVG scatter's paint {t_svg:.3f} s over the map's "
+          f"{t_gl:.3f} s, both measured in this run; higher is better, above 1 = the map paints faster)")
     print(f"FIGURE drag_preview_fps {fps:.1f}  (pointer events delivered {ev_rate:.1f}/s: ratio {fps / ev_rate:.2f})"
           if ev_rate else "FIGURE drag_preview_fps 0")
     print(f"FIGURE edit_settle_ms {settle:.1f}  (bare edit round trip from the page {bare:.1f} ms: "

@@ -41,11 +41,14 @@ from scripts.bench.serve import ROOT, bench_run, start_server, stop_server
 PROJ = ("tsne_v", "tsne_a", "tsne_z", "pca_v", "pca_a", "pca_z")
 
 
-def build_runs(src: Path, out: Path, n: int, k: int) -> Path:
-    """OUT/runs: k runs of n points each, copies of ``src``'s model; reused when already built for this size."""
+def build_runs(src: Path, out: Path, n: int, k: int, at_least: bool = False) -> Path:
+    """OUT/runs: k runs of n points each, copies of ``src``'s model; reused when already built for this size (with
+    ``at_least``, also when it holds more runs than k)."""
     runs = out / "runs"
-    if (runs / ".complete").is_file() and json.loads((runs / ".complete").read_text()) == {"n": n, "k": k}:
-        return runs
+    if (runs / ".complete").is_file():
+        built = json.loads((runs / ".complete").read_text())
+        if built["n"] == n and (built["k"] == k or (at_least and built["k"] > k)):
+            return runs
     shutil.rmtree(runs, ignore_errors=True)
     runs.mkdir(parents=True)
     key = hashlib.sha1(f"scale-{n}-{src}".encode()).hexdigest()[:16]
