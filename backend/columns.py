@@ -98,15 +98,16 @@ class ProjectionColumns:
         """One column as a contiguous little-endian array of n values (KeyError for a name not in binary_dtypes)."""
         dtype = np.dtype(self.binary_dtypes[name]).newbyteorder("<")
         lat, ids = self._latents, self._ids
+        rows = slice(None) if len(ids) == len(lat["ids"]) else ids  # every row on the map: read the maps in place
         if name == "ids":
             col = ids
         elif name == "emotion":
-            col = lat["emotion"][ids]
+            col = lat["emotion"][rows]
         elif name == "split":
-            col = _split_codes(lat["split"][ids])
+            col = _split_codes(lat["split"][rows])
         elif name in VA_COLUMNS:
             key, axis = VA_COLUMNS[name]
-            col = lat[key][ids, axis]
+            col = lat[key][rows, axis]
         else:
             col = self._projections[name[:-2]][:, 0 if name.endswith("_x") else 1]
         return np.ascontiguousarray(col, dtype=dtype)

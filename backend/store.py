@@ -109,10 +109,10 @@ def _load_dataset_files(st: StoredRun) -> None:
 
 def _thumbnails(st: StoredRun) -> Thumbnails | None:
     """The dataset's thumbnail store that thumbs.json names, or a run's own thumbs.npz from before the stores."""
-    if not (st.path / THUMBS).is_file() and (st.path / LEGACY_THUMBS).is_file():
-        th = _npz(st.path / LEGACY_THUMBS, st)
-        return None if th is None else Thumbnails(th["data"], th["offsets"])
     if not (st.path / THUMBS).is_file():
+        if (st.path / LEGACY_THUMBS).is_file():
+            th = _npz(st.path / LEGACY_THUMBS, st)
+            return None if th is None else Thumbnails(th["data"], th["offsets"])
         st.missing.append(f"{THUMBS} missing: python -m scripts.export runs/{st.name}")
         return None
     try:

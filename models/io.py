@@ -21,7 +21,8 @@ class RunError(RuntimeError):
     """A run folder or one of its files cannot be read; the message says which file and why."""
 
 
-def _umask() -> int:
+def current_umask() -> int:
+    """The process umask (what a plain open() masks a new file's mode with)."""
     mask = os.umask(0)  # reading the umask means setting it; put it straight back
     os.umask(mask)
     return mask
@@ -36,7 +37,7 @@ def atomic_write(path: Path, write) -> None:
         write(tmp)
         # mkstemp makes 0600, and some writers (safetensors) recreate the file 0600 too: after the write, give it the
         # mode a plain open(path, "w") would, so a container's serving user can read what the trainer wrote.
-        os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, 0o666 & ~current_umask())
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)

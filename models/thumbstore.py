@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from models.io import RunError, read_json, write_json
+from models.io import RunError, current_umask, read_json, write_json
 from models.runs import THUMB_STORES, THUMBS
 
 THUMB_QUALITY = 90  # JPEG: a 64 px face in about 2 KB (20,000 faces in ~40 MB), served as stored bytes
@@ -80,7 +80,7 @@ def ensure_store(runs_dir: Path, key: str, chw: np.ndarray, progress: bool = Fal
         for f in tmp.iterdir():
             with open(f, "rb") as fh:
                 os.fsync(fh.fileno())
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700: a container's serving user must read it
+        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes 0700: a container's serving user must read it
         if final.exists():  # a damaged or partial store of this key: replace it
             shutil.rmtree(final, ignore_errors=True)
         try:
@@ -91,12 +91,6 @@ def ensure_store(runs_dir: Path, key: str, chw: np.ndarray, progress: bool = Fal
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return final, True
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _complete(folder: Path, n: int) -> bool:

@@ -1,9 +1,10 @@
 """Write the built-in synthetic face dataset: 64x64 faces whose expression is a smooth function of valence and arousal.
 
     python -m scripts.make_synthetic --out data/synthetic --n 20000 --seed 0 [--identities 500] [--uniform-share 0.25]
-        [--class-weights neutral=1,happy=2,...]
+        [--class-weights neutral=1,happy=2,...] [--packed]
 
-Output: OUT/images/NNNNNN.png, OUT/dataset.json (generation parameters) and OUT/labels.csv
+Output: OUT/images/NNNNNN.png (with --packed: one store OUT/faces.npy, its rows named faces.npy#ROW in labels.csv,
+for datasets of hundreds of thousands of faces), OUT/dataset.json (generation parameters) and OUT/labels.csv
 (file,emotion,valence,arousal,identity), written last so an interrupted run leaves no labels.csv.
 """
 
@@ -48,6 +49,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--class-weights", default="",
                     help="relative emotion frequencies, e.g. neutral=1,happy=2; unnamed emotions weigh 1 "
                          f"(default: equal over {', '.join(EMOTIONS)})")
+    ap.add_argument("--packed", action="store_true",
+                    help="write one packed store faces.npy instead of one PNG a face (default: PNGs)")
     ap.add_argument("--no-progress", action="store_true", help="hide the progress bar (default: shown)")
     args = ap.parse_args(argv)
 
@@ -68,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
         ap.error(f"--out {out} exists and is not a directory")
 
     s = generate(out, n=args.n, seed=args.seed, n_identities=args.identities, uniform_share=args.uniform_share,
-                 class_weights=weights or None, progress=not args.no_progress)
+                 class_weights=weights or None, progress=not args.no_progress, packed=args.packed)
     rows = [("output", str(out)), ("faces", f"{s['n']:,}"), ("identities", f"{s['identities']:,}")]
     rows += [(f"  {name}", f"{count:,}  ({100 * count / s['n']:.1f} %)") for name, count in s["counts"].items()]
     rows += [("time", f"{s['seconds']:.1f} s"), ("speed", f"{s['n'] / s['seconds']:,.0f} faces/s")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import urllib.request
@@ -284,6 +285,23 @@ def test_bench_map_prints_paint_lasso_hover_and_pan_beside_the_plotly_map(runs_d
     bad = subprocess.run([sys.executable, "-m", "scripts.bench.map", "--points", "10", "--run", str(runs_dir / "tiny")],
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "--points" in bad.stderr
+
+
+def test_bench_bigrun_draws_a_packed_store_and_serves_every_face(runs_dir):
+    out = ROOT / "bench-out" / "bigrun-300"
+    shutil.rmtree(out, ignore_errors=True)
+    tiny = str(runs_dir / "tiny")
+    r = subprocess.run([sys.executable, "-m", "scripts.bench.bigrun", "--faces", "300", "--run", tiny],
+                       cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, (r.stdout[-2000:], r.stderr[-2000:])
+    figs = _figures(r.stdout)
+    assert float(figs["synth_pack_faces_s"]) > 0 and float(figs["export_300_min"]) > 0
+    assert "served by a real server: 300 points on the map" in r.stdout
+    assert (out / "faces" / "faces.npy").is_file() and not (out / "faces" / "images").exists()
+    assert not (out / "faces" / ".cache").exists(), "the packed store is its own cache"
+    bad = subprocess.run([sys.executable, "-m", "scripts.bench.bigrun", "--faces", "5", "--run", tiny],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "--faces" in bad.stderr
 
 
 def test_bench_affectnet_imports_a_list_in_its_own_layout_and_decodes_it_into_the_cache():

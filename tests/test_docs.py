@@ -31,6 +31,7 @@ FIGURE_TEMPLATES: dict[str, tuple[str, ...]] = {
     "lasso_{}_ms": ("lasso_400k_ms",),
     "hover_thumb_{}_ms": ("hover_thumb_400k_ms",),
     "pan_fps_{}": ("pan_fps_400k",),
+    "export_{}_min": ("export_400k_min",),  # scripts/bench/bigrun.py
     "paint_{}_svg_ratio": ("paint_30k_svg_ratio",),
     "recon_ratio_{}": ("recon_ratio_noedit", "recon_ratio_edit", "recon_ratio_edit_local",
                        "recon_ratio_edit_local_late"),  # scripts/bench/edit.py, one per ablation step

@@ -48,6 +48,8 @@ import numpy as np
 from PIL import Image
 
 from models.data.emotions import EMOTIONS, canonical_emotion
+from models.data.packed import STORE
+from models.data.packed import ref as packed_ref
 from models.data.transfer import affectnet_ellipses, nearest_ellipse, sample_in_ellipses
 
 SYNTH_VERSION: int = 1  # bump when the renderer or the label recipe changes what a seed produces
@@ -428,8 +430,9 @@ def generate_arrays(n: int, seed: int = 0, n_identities: int = 500, uniform_shar
 
 
 def generate(out_dir: str | Path, n: int = 20000, seed: int = 0, n_identities: int = 500, uniform_share: float = 0.25,
-             class_weights: dict | None = None, progress: bool = True) -> dict:
-    """Write OUT/images/NNNNNN.png, OUT/dataset.json and, last, OUT/labels.csv (file,emotion,valence,arousal,identity).
+             class_weights: dict | None = None, progress: bool = True, packed: bool = False) -> dict:
+    """Write the faces (OUT/images/NNNNNN.png, or with ``packed`` one store OUT/faces.npy, models.data.packed),
+    OUT/dataset.json and, last, OUT/labels.csv (file,emotion,valence,arousal,identity).
 
     labels.csv goes through a temporary file and os.replace, and any old one is removed first, so an interrupted run
     leaves no labels.csv. Returns a summary: n, identities, counts per emotion, seconds.
@@ -438,7 +441,7 @@ def generate(out_dir: str | Path, n: int = 20000, seed: int = 0, n_identities: i
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"output path {out} exists and is not a directory")
-    (out / "images").mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     labels = out / "labels.csv"
     labels.unlink(missing_ok=True)
     emotions, va, identity, batches = _iter_batches(n, seed, n_identities, uniform_share, class_weights)
@@ -447,18 +450,14 @@ def generate(out_dir: str | Path, n: int = 20000, seed: int = 0, n_identities: i
         from tqdm import tqdm  # only the CLI path wants a bar; keep the import out of library use
 
         bar = tqdm(total=n, unit="face")
-    files = [f"images/{i:06d}.png" for i in range(n)]
-    for start, images in batches:
-        for j, im in enumerate(images):
-            Image.fromarray(im).save(out / files[start + j], compress_level=1)
-        if bar is not None:
-            bar.update(len(images))
+    files = _write_packed(out, n, batches, bar) if packed else _write_pngs(out, n, batches, bar)
     if bar is not None:
         bar.close()
     probs = {e: round(float(w), 6) for e, w in zip(EMOTIONS, _weights(class_weights))}
     params = {"version": SYNTH_VERSION, "seed": seed, "n": n, "identities": n_identities,
               "uniform_share": uniform_share, "class_weights": class_weights, "class_probabilities": probs,
-              "size": SIZE, "labels": "labels.csv", "columns": ["file", "emotion", "valence", "arousal", "identity"]}
+              "size": SIZE, "images": STORE if packed else "images/", "labels": "labels.csv",
+              "columns": ["file", "emotion", "valence", "arousal", "identity"]}
     (out / "dataset.json").write_text(json.dumps(params, indent=2) + "\n")
     tmp = out / "labels.csv.tmp"
     with open(tmp, "w", newline="") as f:
@@ -470,6 +469,34 @@ def generate(out_dir: str | Path, n: int = 20000, seed: int = 0, n_identities: i
     counts = Counter(emotions.tolist())
     return {"n": n, "identities": n_identities, "counts": {e: counts.get(e, 0) for e in EMOTIONS},
             "seconds": time.perf_counter() - t0}
+
+
+def _write_pngs(out: Path, n: int, batches, bar) -> list[str]:
+    (out / "images").mkdir(exist_ok=True)
+    files = [f"images/{i:06d}.png" for i in range(n)]
+    for start, images in batches:
+        for j, im in enumerate(images):
+            Image.fromarray(im).save(out / files[start + j], compress_level=1)
+        if bar is not None:
+            bar.update(len(images))
+    return files
+
+
+def _write_packed(out: Path, n: int, batches, bar) -> list[str]:
+    """Every face into one store, written through a mapped temporary file and renamed when complete."""
+    tmp = out / f"{STORE}.tmp{os.getpid()}.npy"
+    try:
+        store = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(n, 3, SIZE, SIZE))
+        for start, images in batches:
+            store[start:start + len(images)] = images.transpose(0, 3, 1, 2)
+            if bar is not None:
+                bar.update(len(images))
+        store.flush()
+        del store
+        os.replace(tmp, out / STORE)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return [packed_ref(i) for i in range(n)]
 
 
 def is_synthetic(root: str | Path | None) -> bool:

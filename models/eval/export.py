@@ -68,14 +68,26 @@ def save_thumbnails(run_dir: Path, images: torch.Tensor, key: str, progress: boo
 def prepare_serving(run: ck.LoadedRun, max_points: int = 30000, progress: bool = False) -> dict:
     """What the server reads from a run folder, without the full evaluation: latents.npz, thumbs.json (and its
     store) and projections.npz (t-SNE and PCA, reused when cached).
-    Returns {"latents": n, "projections": n, "reused": bool}."""
+    Returns {"latents": n, "projections": n, "reused": bool, "seconds": {stage: s}} (stages: read, encode,
+    thumbnails, projections)."""
+    clock, seconds = time.perf_counter(), {}
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        seconds[stage] = time.perf_counter() - clock
+        clock = time.perf_counter()
+
     data = run_data(run, progress=progress)
+    lap("read")
     lat = export_latents(run, data, progress=progress)
+    lap("encode")
     save_thumbnails(run.path, data.images, data.images_key, progress=progress)
+    lap("thumbnails")
     c = run.model_cfg
     zv, za = slice(0, c.zv_dim), slice(c.zv_dim, c.zv_dim + c.za_dim)
     proj, reused = cached_projections(run.path, lat["mu"], zv, za, max_points=max_points, progress=progress)
-    return {"latents": len(lat["ids"]), "projections": len(proj["ids"]), "reused": reused}
+    lap("projections")
+    return {"latents": len(lat["ids"]), "projections": len(proj["ids"]), "reused": reused, "seconds": seconds}
 
 
 def ensure_exported(run_dir: Path, max_points: int = 30000, log=print) -> bool:

@@ -37,34 +37,48 @@ OUT = Path("bench-out/frontend")
 def build_site(quick: bool, base: Path | None = None, n: int | None = None, out: Path = OUT) -> Path:
     """A runs folder with one run (base's weights) whose map holds n faces the model never trained on
     (default 30,000; quick 2,000)."""
-    from models.data.synthetic import generate
-    from models.eval.export import prepare_serving
-    from models.runs import load_run
     from scripts.bench.serve import ensure_bench_run
 
     n = n or (2000 if quick else 30000)
-    base = ensure_bench_run(quick, base)
     root = out / f"{n}"
-    data, site = root / "faces", root / "runs"
-    run = site / f"levasa-{n // 1000}k"
-    if not (data / "labels.csv").is_file():
-        generate(data, n=n, seed=7, progress=True)  # seed 7: other faces than the training set's (seed 0)
+    run = root / "runs" / f"levasa-{n // 1000}k"
+    unseen_faces(root / "faces", n)
     if not (run / ck.PROJECTIONS).is_file():
-        if run.exists():
-            shutil.rmtree(run)
-        run.mkdir(parents=True)
-        for f in (ck.WEIGHTS, ck.SUMMARY):
-            if (base / f).is_file():
-                shutil.copy(base / f, run / f)
-        cfg = json.loads((base / ck.CONFIG).read_text())
-        cfg["name"] = run.name
-        cfg["dataset"] = {**cfg.get("dataset", {}), "root": str(data.resolve()), "name": f"synthetic-{n // 1000}k",
-                          "n": n}
-        (run / ck.CONFIG).write_text(json.dumps(cfg, indent=2))
-        files = sorted(p.relative_to(data).as_posix() for p in (data / "images").glob("*.png"))
-        (run / ck.SPLIT).write_text("file,split\n" + "".join(f"{f},test\n" for f in files))  # none seen in training
-        prepare_serving(load_run(run), max_points=n, progress=True)
-    return site
+        unseen_run(ensure_bench_run(quick, base), root / "faces", run, progress=True)
+    return root / "runs"
+
+
+def unseen_faces(data: Path, n: int, packed: bool = False) -> float:
+    """n synthetic faces of seed 7 (other faces than the training set's, seed 0) in ``data``, drawn unless there;
+    returns the seconds it took (0 when they were there)."""
+    from models.data.synthetic import generate
+
+    if (data / "labels.csv").is_file():
+        return 0.0
+    return generate(data, n=n, seed=7, progress=True, packed=packed)["seconds"]
+
+
+def unseen_run(base: Path, data: Path, run: Path, progress: bool = False) -> dict:
+    """RUN: base's weights serving every face of ``data`` (all held out: none seen in training), exported for the
+    explorer (latents, thumbnails, projections). Returns prepare_serving's summary, with its stage times."""
+    from models.data.labels import read_labels
+    from models.eval.export import prepare_serving
+    from models.runs import load_run
+
+    if run.exists():
+        shutil.rmtree(run)
+    run.mkdir(parents=True)
+    for f in (ck.WEIGHTS, ck.SUMMARY):
+        if (base / f).is_file():
+            shutil.copy(base / f, run / f)
+    files = read_labels(data).files
+    cfg = json.loads((base / ck.CONFIG).read_text())
+    cfg["name"] = run.name
+    cfg["dataset"] = {**cfg.get("dataset", {}), "root": str(data.resolve()), "name": f"synthetic-{len(files) // 1000}k",
+                      "n": len(files)}
+    (run / ck.CONFIG).write_text(json.dumps(cfg, indent=2))
+    (run / ck.SPLIT).write_text("file,split\n" + "".join(f"{f},test\n" for f in files))
+    return prepare_serving(load_run(run), max_points=len(files), progress=progress)
 
 
 def paint(browser, url: str, query: str = "") -> tuple[float, int]:

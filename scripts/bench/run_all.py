@@ -17,8 +17,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 # Each a module of this package with a main() that prints FIGURE lines (the helpers beside them are not benchmarks).
 # demo_fresh --quick (a clone, a reused venv, 300 faces) takes 20 s on 2 idle cores (100 s busy): within CI's budget.
-BENCHMARKS = ("affectnet", "align", "api", "badinput", "chunks", "demo_fresh", "edit", "eval", "fewshot", "frontend",
-              "fuzz", "load", "map", "photo", "scale", "train", "transfer", "tsne", "unseen")
+BENCHMARKS = ("affectnet", "align", "api", "badinput", "bigrun", "chunks", "demo_fresh", "edit", "eval", "fewshot",
+              "frontend", "fuzz", "load", "map", "photo", "scale", "train", "transfer", "tsne", "unseen")
 
 
 def main(argv: list[str] | None = None) -> int:
