@@ -79,9 +79,10 @@ def site(runs_dir, tiny_run, synth_dir, tmp_path_factory):
     stop_server(proc)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Headless chromium (scripts/bench/browser.py), one for the whole session."""
+    """Headless chromium (scripts/bench/browser.py), one per test module: playwright's sync API keeps an event loop
+    running while it is open, which asyncio.run() in later modules (tests/test_server.py) must not find."""
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in requirements-dev.txt")
     from scripts.bench.browser import launch
 
