@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
           f"served by a real server: {shown:,} points on the map")
     print(f"FIGURE synth_pack_faces_s {pack:.0f}  (one PNG a face: {png:.0f} faces/s, ratio {pack / png:.2f}; "
           f"{n:,} faces in {n / pack / 60:.1f} min)")
-    print(f"FIGURE export_{label}_min {took / 60:.1f}  ({stages}; {summary['projections']:,} points projected)")
+    print(f"FIGURE export_{label}_min {took / 60:.2f}  ({stages}; {summary['projections']:,} points projected)")
     return 0
 
 
