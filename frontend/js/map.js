@@ -121,7 +121,10 @@ export class MapView extends OverlaidMap {
     if (!this.cols) return;
     if (spec.column && this.cols.has(spec.column)) {
       await this.cols.need([spec.column]);
-      this.layer.setValues(Uint8Array.from(this.cols[spec.column], rampByte));
+      if (this.rampCols !== this.cols) this.rampBytes = {}; // the ramp's bytes, once per run and column
+      this.rampCols = this.cols;
+      this.rampBytes[spec.column] ??= Uint8Array.from(this.cols[spec.column], rampByte);
+      this.layer.setValues(this.rampBytes[spec.column]);
     } else {
       this.colouring = "emotion";
       this.layer.setValues(null);

@@ -61,13 +61,11 @@ export class SplatLayer {
     const img = g.getImageData(rx, ry, W, H), d = img.data;
     const k = Math.max(1, Math.round(size)), half = k / 2;
     if (!this.stamps.has(k)) this.stamps.set(k, stamp(k));
-    const offs = this.stamps.get(k).map(([dx, dy]) => dx + dy * W);
-    const pix = this.stamps.get(k);
+    const pix = this.stamps.get(k), offs = pix.map(([dx, dy]) => dx + dy * W);
     const [sx, sy, tx, ty] = xf;
     const ax = (sx * W) / 2, bx = ((tx + 1) * W) / 2 - half + 0.5, ay = (-sy * H) / 2, by = ((1 - ty) * H) / 2 - half + 0.5;
     const { xs, ys, codes, values, picked, palette } = this, colours = values ? this.ramp : palette;
     const full = Math.round(opacity * 256), faded = Math.round(opacity * FADE * 256);
-    const inside = k === 1 ? null : pix; // a 1 px stamp never straddles the edge
     for (let i = 0; i < this.n; i++) {
       const code = codes[i];
       if (palette[code * 4 + 3] === 0) continue; // a hidden emotion
@@ -75,11 +73,11 @@ export class SplatLayer {
       if (!(u > -k && v > -k && u < W && v < H)) continue; // off the frame, or not a number
       const c = (values ? values[i] : code) * 4, r = colours[c], gr = colours[c + 1], b = colours[c + 2];
       const a = picked && !picked[i] ? faded : full;
-      const edge = inside && (u < 0 || v < 0 || u + k > W || v + k > H);
+      const edge = k > 1 && (u < 0 || v < 0 || u + k > W || v + k > H); // a 1 px stamp never straddles it
       const base = v * W + u;
       for (let s = 0; s < offs.length; s++) {
         if (edge) {
-          const px = u + inside[s][0], py = v + inside[s][1];
+          const px = u + pix[s][0], py = v + pix[s][1];
           if (px < 0 || py < 0 || px >= W || py >= H) continue;
         }
         const j = (base + offs[s]) * 4;

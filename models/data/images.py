@@ -54,9 +54,13 @@ def _fit(im: Image.Image, box: tuple[int, int, int, int] | None) -> np.ndarray:
 
 def cache_key(table: LabelTable) -> str:
     h = hashlib.sha1(f"v{CACHE_VERSION}:{IMAGE_SIZE}".encode())
+    stats: dict[str, os.stat_result | None] = {}  # a packed store's rows share one file: stat it once
     for name, box in zip(table.files, face_boxes(table)):
-        path = table.root / packed.file_of(name)  # a packed row: its store's size and time
-        st = path.stat() if path.exists() else None
+        file = packed.file_of(name)  # a packed row: its store's size and time
+        if file not in stats:
+            path = table.root / file
+            stats[file] = path.stat() if path.exists() else None
+        st = stats[file]
         h.update(f"{name}\0{st.st_size if st else -1}\0{st.st_mtime_ns if st else -1}".encode())
         h.update((f"\0{box}" if box else "").encode() + b"\n")  # no box: the key of the format before boxes
     return h.hexdigest()[:16]
