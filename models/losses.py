@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from models.vae import VAE, VAEOutput
 
 N_PIXELS = 3 * 64 * 64
+DECODED_FORMS = ("cycle", "swap")  # disentangle forms that read decoded faces, so wait for the edit term's ramp
 Terms = dict[str, torch.Tensor]
 
 
@@ -188,10 +189,10 @@ def edit_terms(model: VAE, out: VAEOutput) -> Terms:
 
 def disentangle_term(model: VAE, out: VAEOutput, va_target: torch.Tensor, aids: StepAids) -> torch.Tensor:
     """What the latent means' chunks hold beyond their own factor, by the recipe's form (models.train.disentangle)."""
-    from models.train.disentangle import adversary_charge, cycle_charge, hsic_charge, xcov_charge
+    from models.train.disentangle import adversary_charge, cycle_charge, hsic_charge, swap_charge, xcov_charge
 
-    if model.cfg.disentangle == "cycle":
-        return cycle_charge(model, out.mu)
+    if model.cfg.disentangle in DECODED_FORMS:
+        return (cycle_charge if model.cfg.disentangle == "cycle" else swap_charge)(model, out.mu)
     if aids.emotion is None or aids.label_means is None:
         raise ValueError("disentangle needs the batch's emotion codes and the labels' ConditionalMeans (StepAids)")
     chunks = model.split(out.mu.float())
@@ -236,10 +237,11 @@ def vae_loss(model: VAE, x: torch.Tensor, va_target: torch.Tensor, out: VAEOutpu
     if c.kind == "levasa" and c.relational != "none":
         terms |= relational_terms(model, out, va_target)
         weights["relational"] = c.relational_weight
-    if c.kind == "levasa" and c.disentangle != "none" and (c.disentangle != "cycle" or aids.edit_scale > 0):
+    decoded = c.disentangle in DECODED_FORMS
+    if c.kind == "levasa" and c.disentangle != "none" and (not decoded or aids.edit_scale > 0):
         terms["disentangle"] = disentangle_term(model, out, va_target, aids)
-        # the cycle form reads decoded edits: it ramps in with the edit term, once the decoder renders them
-        weights["disentangle"] = c.disentangle_weight * (aids.edit_scale if c.disentangle == "cycle" else 1.0)
+        # the cycle and swap forms read decoded faces: they ramp in with the edit term, once the decoder renders them
+        weights["disentangle"] = c.disentangle_weight * (aids.edit_scale if decoded else 1.0)
     if c.kind == "levasa" and c.edit_weight > 0 and aids.edit_scale > 0:
         terms |= edit_terms(model, out)
         weights["edit"] = aids.edit_scale * c.edit_weight

@@ -53,7 +53,7 @@ def test_adversary_charge_is_zero_when_the_predictors_know_only_the_own_factor()
     assert float(adversary_charge(knows, va, means)) > 0.5
 
 
-@pytest.mark.parametrize("form", ["cycle", "adversary", "hsic", "xcov"])
+@pytest.mark.parametrize("form", ["cycle", "swap", "adversary", "hsic", "xcov"])
 def test_disentangle_term_trains_the_encoder_and_resumes(synth_dir, tmp_path, form):
     """A run with the term trains, logs it, and resumes from its checkpoint (the predictors saved beside the model)."""
     import json
@@ -93,25 +93,57 @@ def test_disentangle_gradient_reaches_the_encoder_not_the_predictors():
     assert all(p.grad is None for p in adv.parameters())
 
 
-def test_cycle_charge_teaches_the_encoder_not_the_decoder():
-    """The cycle form's re-encoding trains the encoder; the decoded edits carry no gradient, so the decoder is never
-    taught to hide an edit to lower it."""
-    from models.train.disentangle import cycle_charge
+@pytest.mark.parametrize("form", ["cycle", "swap"])
+def test_decoded_forms_teach_the_encoder_not_the_decoder(form):
+    """The cycle and swap forms' re-encoding trains the encoder; the decoded faces carry no gradient, so the decoder
+    is never taught to hide an edit or a swap to lower the charge."""
+    from models.train import disentangle
     from models.vae import VAE
 
     torch.manual_seed(0)
-    model = VAE(ModelConfig(kind="levasa", disentangle="cycle")).train()
+    model = VAE(ModelConfig(kind="levasa", disentangle=form)).train()
     with torch.no_grad():  # a decoder that draws what z says (an untrained one barely responds to z)
         for p in model.decoder.parameters():
             p.mul_(3.0)
-    mu = torch.randn(16, model.cfg.latent_dim)
-    charge = cycle_charge(model, mu)
+    charge = getattr(disentangle, f"{form}_charge")(model, torch.randn(16, model.cfg.latent_dim))
     charge.backward()
     assert float(charge.detach()) > 0
     assert model.encoder.mu.weight.grad.abs().sum() > 0
     assert all(p.grad is None for p in model.decoder.parameters())
     bn = model.encoder.conv[1]
     assert bn.num_batches_tracked == 0, "decoded faces must not move the encoder's BatchNorm statistics"
+
+
+def test_swap_charge_sees_a_z_z_that_reads_the_expression():
+    """The swap form charges nothing for an encoder that reads each part back from its own chunk, and charges one
+    whose z_z also reads the expression drawn from z_v."""
+    from models.train.disentangle import swap_charge
+    from models.vae import VAE
+
+    model = VAE(ModelConfig(kind="levasa", disentangle="swap"))
+    mu = torch.randn(16, model.cfg.latent_dim, generator=torch.Generator().manual_seed(0))
+
+    # Stand-ins where two real networks cannot be made to invert each other in a unit test: a decoder whose "face"
+    # is the latent itself, and an encoder that reads it back exactly, or with the face's expression (z_v) in z_z.
+    class Drawn(torch.nn.Module):
+        def forward(self, z):
+            return z
+
+    class Reader(torch.nn.Module):
+        def __init__(self, leak: float):
+            super().__init__()
+            self.leak = leak
+
+        def forward(self, face):
+            zv, za, zz = model.split(face)
+            return torch.cat([zv, za, zz + self.leak * zv], 1), None
+
+    model.decoder = Drawn()
+    charges = {}
+    for leak in (0.0, 1.0):
+        model.encoder = Reader(leak)
+        charges[leak] = float(swap_charge(model, mu))
+    assert charges[0.0] < 1e-6 and charges[1.0] > 0.5, charges
 
 
 def test_disentangle_is_a_levasa_option():

@@ -7,11 +7,15 @@ z_v, and the rest of z_v, z_a and z_z are free to hold copies of it (on syntheti
 0.98 and z_z the emotion at 94%). What a chunk may hold of another factor is what its own factor already tells of it:
 valence predicts some arousal in every dataset, so z_v may predict arousal as well as valence does, and no better.
 
-Four forms:
+Five forms:
   "cycle": decoded edits re-encoded must keep the chunks the edit kept: an arousal-only edit must leave z_v and z_z
       where the unedited reconstruction's re-encoding has them, a valence-only edit z_a and z_z (``cycle_charge``).
       It needs no labels beyond the heads, and it charges the encoder for reading the expression into the wrong chunk
       wherever it does so, however the code is written, where a predictor sees only the codes it has learnt to read.
+  "swap": each face's z_v and z_a decoded with another face's z_z, encoded again, must give back both parts: z_z the
+      other face's, whatever expression the decoder drew from z_v and z_a, and z_v, z_a the face's own
+      (``swap_charge``). Its target is a real face's code, so the encoder cannot meet it by reading decoded faces as
+      nothing (the cycle form's failure): it meets it by reading identity into z_z and expression into z_v and z_a.
   "adversary": small MLP predictors trained beside the model, on detached latent means: arousal from z_v, valence from
       z_a, valence and arousal from z_z, the emotion from z_z. The encoder is charged for what they find beyond the
       chunk's own factor: each regressor's squared distance from the answer the chunk's own factor gives (E[A | V] for
@@ -170,6 +174,26 @@ def cycle_charge(model, mu: torch.Tensor) -> torch.Tensor:
 
     return (shift(ez, bz.detach(), spread[2]) + shift(ev[:half], bv[:half].detach(), spread[0])
             + shift(ea[half:], ba[half:].detach(), spread[1]))
+
+
+def swap_charge(model, mu: torch.Tensor) -> torch.Tensor:
+    """The "swap" form: every face's affect chunks decoded with its neighbour's z_z must read back as both.
+
+    Row i's z_v, z_a and row i+1's z_z (the batch rolled by one, so no row keeps its own) are decoded (no gradient:
+    the decoder is not taught to hide anything) and encoded again by the live encoder (BatchNorm on its running
+    statistics). Charged: how far the re-encoded z_z is from row i+1's and the re-encoded z_v, z_a from row i's, each
+    squared distance over the chunk's total variance in the batch (so shrinking the latent cannot lower it). An
+    encoder whose z_z reads the expression the decoder drew from row i's chunks pays; so does one whose z_v or z_a
+    reads the identity drawn from row i+1's z_z.
+    """
+    mu = mu.detach().float()
+    zv, za, zz = model.split(mu)
+    other = torch.roll(torch.arange(len(mu), device=mu.device), -1)
+    with torch.no_grad():
+        faces = _eval_mode(model.decoder, torch.cat([zv, za, zz[other]], 1))
+    bv, ba, bz = model.split(_eval_mode(model.encoder, faces)[0].float())
+    shift = lambda back, want: (back - want).pow(2).sum(1).mean() / want.var(0).sum().clamp_min(1e-6)
+    return shift(bz, zz[other]) + shift(bv, zv) + shift(ba, za)
 
 
 def _gaussian_gram(x: torch.Tensor) -> torch.Tensor:

@@ -3,6 +3,7 @@
     python -m scripts.bench.chunks            # synthetic faces: the demo's recipe, with each option, and vanilla
     python -m scripts.bench.chunks --quick    # CI: 2,000 faces, 2 epochs, two of the runs (numbers not for reporting)
     python -m scripts.bench.chunks --fer      # FER2013 (12-epoch runs: about 25 min each on 2 CPU cores)
+    python -m scripts.bench.chunks --only levasa-swap levasa-narrow-swap   # some of the options, beside the recipe
 
 Per run, on the held-out split: the heads' CCC, the leakage matrix (models.eval.leakage: fresh probes), emotion
 accuracy from [z_v, z_a], reconstruction MSE over vanilla's, judge-read edit CCC (models.eval.fidelity), the worst
@@ -22,7 +23,8 @@ import numpy as np
 # (runs measured, the first the adopted recipe; the vanilla run every recon ratio is over)
 GROUPS = {
     "synth": (("levasa", "levasa-narrow", "levasa-hsic", "levasa-narrow-hsic", "levasa-adversary",
-               "levasa-narrow-adversary", "levasa-narrow-xcov", "levasa-cycle"), "vanilla"),
+               "levasa-narrow-adversary", "levasa-narrow-xcov", "levasa-cycle", "levasa-swap", "levasa-narrow-swap"),
+              "vanilla"),
     "fer": (("fer-levasa", "fer-levasa-cycle"), "fer-vanilla"),
 }
 
@@ -82,11 +84,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--fer", action="store_true", help="FER2013 instead of the synthetic faces")
     p.add_argument("--runs", type=Path, default=None, help="runs folder (default: runs/, with --quick "
                    "bench-out/chunks-quick)")
+    p.add_argument("--only", nargs="+", metavar="RUN", help="measure these runs of the group only, beside its recipe "
+                   "(the first) and vanilla")
     args = p.parse_args(argv)
     if args.quick and args.fer:
         p.error("--quick is the synthetic CI run; it cannot be combined with --fer")
     t0 = time.perf_counter()
     names, vanilla_name = GROUPS["fer" if args.fer else "synth"]
+    if args.only:
+        unknown = sorted(set(args.only) - set(names))
+        if unknown:
+            p.error(f"--only: not in this group: {', '.join(unknown)}; its runs: {', '.join(names)}")
+        names = names[:1] + tuple(n for n in names[1:] if n in args.only)
     if args.quick:  # CI's budget: the recipe and one option (tests/test_chunks.py trains every form)
         names = names[:1] + ("levasa-narrow-hsic",)
     runs = _train([*names, vanilla_name], args)
