@@ -23,7 +23,8 @@ import numpy as np
 # (runs measured, the first the adopted recipe; the vanilla run every recon ratio is over)
 GROUPS = {
     "synth": (("levasa", "levasa-narrow", "levasa-hsic", "levasa-narrow-hsic", "levasa-adversary",
-               "levasa-narrow-adversary", "levasa-narrow-xcov", "levasa-cycle", "levasa-swap", "levasa-narrow-swap"),
+               "levasa-narrow-adversary", "levasa-narrow-xcov", "levasa-cycle", "levasa-swap", "levasa-narrow-swap",
+               "levasa-swap02"),
               "vanilla"),
     "fer": (("fer-levasa", "fer-levasa-cycle"), "fer-vanilla"),
 }
