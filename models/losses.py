@@ -192,7 +192,7 @@ def disentangle_term(model: VAE, out: VAEOutput, va_target: torch.Tensor, aids: 
     from models.train.disentangle import adversary_charge, cycle_charge, hsic_charge, swap_charge, xcov_charge
 
     if model.cfg.disentangle in DECODED_FORMS:
-        return (cycle_charge if model.cfg.disentangle == "cycle" else swap_charge)(model, out.mu)
+        return {"cycle": cycle_charge, "swap": swap_charge}[model.cfg.disentangle](model, out.mu)
     if aids.emotion is None or aids.label_means is None:
         raise ValueError("disentangle needs the batch's emotion codes and the labels' ConditionalMeans (StepAids)")
     chunks = model.split(out.mu.float())

@@ -168,12 +168,8 @@ def cycle_charge(model, mu: torch.Tensor) -> torch.Tensor:
     back = _eval_mode(model.encoder, faces)[0].float()
     (ev, ea, ez), (bv, ba, bz) = model.split(back[:n]), model.split(back[n:])
     spread = [c.var(0).sum().clamp_min(1e-6) for c in model.split(mu[:n])]  # per chunk: its dims' total variance
-
-    def shift(a: torch.Tensor, b: torch.Tensor, var: torch.Tensor) -> torch.Tensor:
-        return (a - b).pow(2).sum(1).mean() / var
-
-    return (shift(ez, bz.detach(), spread[2]) + shift(ev[:half], bv[:half].detach(), spread[0])
-            + shift(ea[half:], ba[half:].detach(), spread[1]))
+    return (_chunk_shift(ez, bz.detach(), spread[2]) + _chunk_shift(ev[:half], bv[:half].detach(), spread[0])
+            + _chunk_shift(ea[half:], ba[half:].detach(), spread[1]))
 
 
 def swap_charge(model, mu: torch.Tensor) -> torch.Tensor:
@@ -192,8 +188,14 @@ def swap_charge(model, mu: torch.Tensor) -> torch.Tensor:
     with torch.no_grad():
         faces = _eval_mode(model.decoder, torch.cat([zv, za, zz[other]], 1))
     bv, ba, bz = model.split(_eval_mode(model.encoder, faces)[0].float())
-    shift = lambda back, want: (back - want).pow(2).sum(1).mean() / want.var(0).sum().clamp_min(1e-6)
-    return shift(bz, zz[other]) + shift(bv, zv) + shift(ba, za)
+    spread = lambda c: c.var(0).sum().clamp_min(1e-6)
+    return (_chunk_shift(bz, zz[other], spread(zz)) + _chunk_shift(bv, zv, spread(zv))
+            + _chunk_shift(ba, za, spread(za)))
+
+
+def _chunk_shift(back: torch.Tensor, want: torch.Tensor, var: torch.Tensor) -> torch.Tensor:
+    """Mean squared distance of re-encoded chunks from their targets, over the chunk's total variance ``var``."""
+    return (back - want).pow(2).sum(1).mean() / var
 
 
 def _gaussian_gram(x: torch.Tensor) -> torch.Tensor:

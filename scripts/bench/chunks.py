@@ -90,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.quick and args.fer:
         p.error("--quick is the synthetic CI run; it cannot be combined with --fer")
+    if args.quick and args.only:
+        p.error("--quick measures its own two runs; it cannot be combined with --only")
     t0 = time.perf_counter()
     names, vanilla_name = GROUPS["fer" if args.fer else "synth"]
     if args.only:
