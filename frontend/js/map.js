@@ -19,7 +19,7 @@ import { Viewport, extent } from "./viewport.js";
 
 const TOOLS = { pan: "drag to pan, wheel to zoom", box: "drag a box to select points", lasso: "draw around points to select them" };
 const HOVER_PX = 8; // how near the pointer a point must be to count as under it
-const CLICK_PX = 4, CLICK_MS = 600;
+const CLICK_PX = 4, CLICK_MS = 600, DOUBLE_MS = 500;
 const VA_HOME = { x0: -1.15, x1: 1.15, y0: -1.15, y1: 1.15 };
 
 /**
@@ -238,11 +238,9 @@ export class MapView extends OverlaidMap {
     root.addEventListener("pointercancel", () => this.cancel());
     root.addEventListener("pointerleave", () => { if (!this.drag) this.hover.hidden = true; });
     root.addEventListener("wheel", (e) => this.wheel(e), { passive: false });
-    root.addEventListener("dblclick", (e) => {
-      if (e.target.closest(".map-tools")) return;
-      this.vp.reset();
-      this.requestDraw();
-    });
+    // A double press anywhere on the map resets the view. Watched in the capture phase on the wrapper, so it holds
+    // when the first press put the edit target's marker under the pointer and the second lands on the marker.
+    this.wrap.addEventListener("pointerdown", (e) => this.doublePress(e), { capture: true });
     this.toolbar.addEventListener("click", (e) => {
       const b = e.target.closest("button[data-tool]");
       if (!b) return;
@@ -250,6 +248,16 @@ export class MapView extends OverlaidMap {
     });
     document.addEventListener("keydown", (e) => { if (e.key === "Escape" && this.selected) this.select(null); });
     new ResizeObserver(() => { if (this.cols) { this.resize(); this.draw(); } }).observe(this.wrap);
+  }
+
+  doublePress(e) {
+    if (e.button !== 0 || e.target.closest(".map-tools")) return;
+    const last = this.lastPress, now = { t: e.timeStamp, x: e.clientX, y: e.clientY };
+    this.lastPress = now;
+    if (!last || now.t - last.t > DOUBLE_MS || Math.hypot(now.x - last.x, now.y - last.y) > CLICK_PX) return;
+    this.lastPress = null;
+    this.vp.reset();
+    this.requestDraw();
   }
 
   local(e) {
