@@ -53,6 +53,8 @@ class ModelConfig:
     head_grad: bool = True  # LeVAsa: the heads shape z_v / z_a; False: they read a detached latent (a readout)
     disentangle: str = "none"  # LeVAsa: keep each latent chunk to its own factor: adversary, hsic, xcov, cycle, swap
     disentangle_weight: float = 0.1  # weight of the disentangle term
+    disentangle_start: float = -1.0  # share of the steps before the cycle or swap form ramps in; -1: with the edit term
+    zz_kl_scale: float = 1.0  # z_z's KL weighed this many times kl_weight (> 1 squeezes out what z_v, z_a hold)
 
     def __post_init__(self) -> None:
         self.channels = tuple(self.channels)
@@ -78,6 +80,13 @@ class ModelConfig:
         for name in ("perceptual_weight", "adversarial_weight", "disentangle_weight"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if not (self.disentangle_start == -1.0 or 0.0 <= self.disentangle_start < 1.0):
+            raise ConfigError(f"disentangle_start must be -1 (with the edit term) or in [0, 1), got "
+                              f"{self.disentangle_start}")
+        if self.zz_kl_scale < 0:
+            raise ConfigError(f"zz_kl_scale must be >= 0, got {self.zz_kl_scale}")
+        if self.kind == "vanilla" and self.zz_kl_scale != 1.0:
+            raise ConfigError("zz_kl_scale is a LeVAsa option; a vanilla model's latent has no chunks")
         if not 0.0 <= self.adversarial_start < 1.0:
             raise ConfigError(f"adversarial_start must be in [0, 1), got {self.adversarial_start}")
         for name in ("zv_dim", "za_dim", "zz_dim"):

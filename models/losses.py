@@ -3,7 +3,8 @@
 Normalisation is the reference's, so its weights mean the same thing here:
   recon = MSE averaged over pixels and the batch;
   kl    = sum over latent dims of KL(q(z|x) || N(0, I)), averaged over the batch, divided by the pixel count (3*64*64);
-          reported per chunk (kl_v, kl_a, kl_z) and weighted by ``kl_weight`` (0.5);
+          reported per chunk (kl_v, kl_a, kl_z) and weighted by ``kl_weight`` (0.5), z_z's share ``zz_kl_scale``
+          times that (LeVAsa; 1 by default);
   align = MSE of the heads' V and A against the labels (continuous) or the 21-way cross-entropy (discrete), summed over
           the two axes, weighted by ``align_weight`` (0.3). With ``align_loss`` "ccc" (continuous) each axis costs
           1 - CCC over the batch instead, the field's training loss for VA regression: an MSE head shrinks its
@@ -66,6 +67,7 @@ class StepAids:
     not computed) and the networks that the perceptual and adversarial terms score with."""
 
     edit_scale: float = 1.0
+    disentangle_scale: float = 1.0  # the cycle and swap forms' ramp (models.config.ModelConfig.disentangle_start)
     adversarial_scale: float = 1.0
     percept: nn.Module | None = None  # required when perceptual_weight > 0
     disc: nn.Module | None = None  # required when adversarial_weight > 0
@@ -224,6 +226,8 @@ def vae_loss(model: VAE, x: torch.Tensor, va_target: torch.Tensor, out: VAEOutpu
     terms: Terms = {"recon": recon_loss(out.recon, x), **kl_terms(model, out.mu, out.logvar),
                     **align_terms(c, out, va_target)}
     weights = {"recon": 1.0, "kl": c.kl_weight, "align": c.align_weight}
+    if c.zz_kl_scale != 1.0:  # z_z's share of the KL weighed apart: kl_weight x zz_kl_scale in all
+        weights["kl_z"] = c.kl_weight * (c.zz_kl_scale - 1.0)
     if c.perceptual_weight > 0:
         if aids.percept is None:
             raise ValueError("perceptual_weight > 0 needs the perceptual network (models.train.percept.load_percept)")
@@ -238,10 +242,11 @@ def vae_loss(model: VAE, x: torch.Tensor, va_target: torch.Tensor, out: VAEOutpu
         terms |= relational_terms(model, out, va_target)
         weights["relational"] = c.relational_weight
     decoded = c.disentangle in DECODED_FORMS
-    if c.kind == "levasa" and c.disentangle != "none" and (not decoded or aids.edit_scale > 0):
+    if c.kind == "levasa" and c.disentangle != "none" and (not decoded or aids.disentangle_scale > 0):
         terms["disentangle"] = disentangle_term(model, out, va_target, aids)
-        # the cycle and swap forms read decoded faces: they ramp in with the edit term, once the decoder renders them
-        weights["disentangle"] = c.disentangle_weight * (aids.edit_scale if decoded else 1.0)
+        # the cycle and swap forms read decoded faces: they ramp in late (with the edit term unless disentangle_start
+        # says when), once the decoder renders faces
+        weights["disentangle"] = c.disentangle_weight * (aids.disentangle_scale if decoded else 1.0)
     if c.kind == "levasa" and c.edit_weight > 0 and aids.edit_scale > 0:
         terms |= edit_terms(model, out)
         weights["edit"] = aids.edit_scale * c.edit_weight

@@ -153,6 +153,46 @@ def test_disentangle_is_a_levasa_option():
         ModelConfig(disentangle="grl")
 
 
+def test_disentangle_start_and_zz_kl_scale_are_checked():
+    with pytest.raises(ConfigError, match="disentangle_start must be -1"):
+        ModelConfig(disentangle="swap", disentangle_start=1.5)
+    with pytest.raises(ConfigError, match="zz_kl_scale must be >= 0"):
+        ModelConfig(zz_kl_scale=-1.0)
+    with pytest.raises(ConfigError, match="zz_kl_scale is a LeVAsa option"):
+        ModelConfig(kind="vanilla", zz_kl_scale=4.0)
+
+
+def test_swap_form_runs_from_disentangle_start_not_the_edit_terms():
+    """The decoded forms wait for the edit term unless disentangle_start says when: the term is charged (and weighed)
+    by its own ramp, while the edit term is still off."""
+    from models.losses import StepAids
+    from models.vae import VAE
+
+    x, va = torch.rand(8, 3, 64, 64), torch.rand(8, 2) * 2 - 1
+    before_edit = StepAids(edit_scale=0.0, disentangle_scale=1.0)
+    model = VAE(ModelConfig(kind="levasa", edit_weight=0.1, edit_start=0.5, disentangle="swap",
+                            disentangle_start=0.1)).eval()
+    terms = model.loss(x, va, aids=before_edit)
+    assert "disentangle" in terms and "edit" not in terms
+    assert "disentangle" not in model.loss(x, va, aids=StepAids(edit_scale=1.0, disentangle_scale=0.0))
+
+
+def test_zz_kl_scale_weighs_z_z_s_kl_alone():
+    """zz_kl_scale s adds (s - 1) x kl_weight x KL(z_z) to the total, and leaves z_v's and z_a's KL as they were."""
+    from models.vae import VAE
+
+    torch.manual_seed(0)
+    x, va = torch.rand(8, 3, 64, 64), torch.rand(8, 2) * 2 - 1
+    plain = VAE(ModelConfig(kind="levasa")).eval()
+    heavy = VAE(ModelConfig(kind="levasa", zz_kl_scale=4.0)).eval()
+    heavy.load_state_dict(plain.state_dict())
+    with torch.no_grad():
+        a, b = plain.loss(x, va), heavy.loss(x, va)
+    assert float(a["kl_z"]) > 0 and torch.isclose(a["kl_z"], b["kl_z"])
+    extra = float(b["loss"] - a["loss"])
+    assert extra == pytest.approx(3 * 0.5 * float(a["kl_z"]), abs=2e-8), (extra, float(a["kl_z"]))  # float32 totals
+
+
 def test_probe_r2_finds_a_nonlinear_relation_a_ridge_misses():
     rng = np.random.default_rng(0)
     x = rng.uniform(-1, 1, (3000, 2))

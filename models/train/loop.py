@@ -383,7 +383,9 @@ def _step(s: Session, rows: np.ndarray) -> dict[str, torch.Tensor]:
     for g in s.opt.param_groups:
         g["lr"] = lr_at(s.state.step, s.total_steps, c.lr, c.warmup)
     m = s.model_cfg
+    disentangle_start = m.edit_start if m.disentangle_start < 0 else m.disentangle_start
     aids = StepAids(edit_scale=late_ramp(s.state.step, s.total_steps, m.edit_start),
+                    disentangle_scale=late_ramp(s.state.step, s.total_steps, disentangle_start),
                     adversarial_scale=late_ramp(s.state.step, s.total_steps, m.adversarial_start),
                     percept=s.percept, disc=s.disc, label_means=s.label_means, chunk_adv=s.chunk_adv,
                     emotion=None if s.label_means is None else torch.from_numpy(s.data.emotion[rows]).to(s.device))
