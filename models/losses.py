@@ -28,7 +28,7 @@ Normalisation is the reference's, so its weights mean the same thing here:
   adversarial = (``adversarial_weight`` > 0) the hinge generator loss of a patch discriminator on the
           reconstruction (models.train.adversarial), ramped in from ``adversarial_start``; the discriminator itself
           trains in the loop, beside the model.
-  disentangle = (LeVAsa, ``disentangle`` adversary or hsic) what each chunk of the latent means holds beyond its own
+  disentangle = (LeVAsa, ``disentangle`` adversary, refit, hsic, ...) what each chunk of the latent means holds beyond its own
           factor, by predictors trained beside the model or by an independence criterion (models.train.disentangle),
           weighted by ``disentangle_weight``.
   relational = (LeVAsa, ``relational`` cosine or distance) the batch's label-similarity matrix and latent-similarity
@@ -74,6 +74,7 @@ class StepAids:
     emotion: torch.Tensor | None = None  # (B,) emotion codes of the batch: required when disentangle is on ...
     label_means: nn.Module | None = None  # ... with the training labels' ConditionalMeans (models.train.disentangle)
     chunk_adv: nn.Module | None = None  # ... and, for the adversary form, its predictors
+    code_bank: nn.Module | None = None  # ... or, for the refit form, its bank of recent codes
 
 
 def recon_loss(recon: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -191,7 +192,8 @@ def edit_terms(model: VAE, out: VAEOutput) -> Terms:
 
 def disentangle_term(model: VAE, out: VAEOutput, va_target: torch.Tensor, aids: StepAids) -> torch.Tensor:
     """What the latent means' chunks hold beyond their own factor, by the recipe's form (models.train.disentangle)."""
-    from models.train.disentangle import adversary_charge, cycle_charge, hsic_charge, swap_charge, xcov_charge
+    from models.train.disentangle import (adversary_charge, cycle_charge, hsic_charge, refit_charge, swap_charge,
+                                          xcov_charge)
 
     if model.cfg.disentangle in DECODED_FORMS:
         return {"cycle": cycle_charge, "swap": swap_charge}[model.cfg.disentangle](model, out.mu)
@@ -201,6 +203,10 @@ def disentangle_term(model: VAE, out: VAEOutput, va_target: torch.Tensor, aids: 
     if model.cfg.disentangle in ("hsic", "xcov"):
         charge = hsic_charge if model.cfg.disentangle == "hsic" else xcov_charge
         return charge(chunks, va_target, aids.emotion, len(aids.label_means.prior), aids.label_means)
+    if model.cfg.disentangle == "refit":
+        if aids.code_bank is None:
+            raise ValueError("disentangle refit needs its bank of codes (models.train.disentangle.CodeBank)")
+        return refit_charge(aids.code_bank, chunks, len(aids.label_means.prior))
     if aids.chunk_adv is None:
         raise ValueError("disentangle adversary needs its predictors (models.train.disentangle.make_chunk_adversary)")
     return adversary_charge(frozen(aids.chunk_adv, *chunks), va_target, aids.label_means)

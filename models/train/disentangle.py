@@ -7,7 +7,7 @@ z_v, and the rest of z_v, z_a and z_z are free to hold copies of it (on syntheti
 0.98 and z_z the emotion at 94%). What a chunk may hold of another factor is what its own factor already tells of it:
 valence predicts some arousal in every dataset, so z_v may predict arousal as well as valence does, and no better.
 
-Five forms:
+Six forms:
   "cycle": decoded edits re-encoded must keep the chunks the edit kept: an arousal-only edit must leave z_v and z_z
       where the unedited reconstruction's re-encoding has them, a valence-only edit z_a and z_z (``cycle_charge``).
       It needs no labels beyond the heads, and it charges the encoder for reading the expression into the wrong chunk
@@ -25,6 +25,13 @@ Five forms:
   "hsic": no network: the normalised Hilbert-Schmidt independence criterion (Gaussian kernels, median bandwidth;
       CKA's form, so shrinking the latent cannot lower it) per batch, of z_z with (V, A) and with the emotion, of z_v
       with arousal's residual A - E[A | V], and of z_a with V - E[V | A].
+  "refit": predictors refit in closed form at every step, so the encoder cannot outrun them: ridge regressions on
+      random Fourier features (and the codes themselves) of each chunk, fitted on a bank of the last ``BANK`` rows'
+      detached codes and labels (``CodeBank``), read on the batch's live codes. The encoder is charged each
+      predictor's explained variance on the batch (its R^2 over the bank's variance): (V, A) and the emotion from z_z,
+      arousal's residual from z_v and valence's from z_a. A trained adversary can be left behind by an encoder that
+      moves its code away from it (the "adversary" form's failure); a refit one is always the best of its kind for
+      the codes as they are now.
   "xcov": no network: the squared correlation of each dimension of z_z with V, A, their squares and product and each
       emotion's indicator, of z_v's with A - E[A | V] and of z_a's with V - E[V | A] (a cross-covariance penalty).
 E[A | V] and E[V | A] are binned means of the training labels (``ConditionalMeans``). Leakage itself is measured by
@@ -129,6 +136,91 @@ def adversary_charge(adv_out: tuple[torch.Tensor, ...], va: torch.Tensor, means:
     charge = charge + (va_hat - means.mean_va).pow(2).sum(1).mean()
     prior = means.prior
     return charge + (prior * (prior.log() - logits.float().log_softmax(1))).sum(1).mean()  # KL(prior || p)
+
+
+BANK = 2048  # rows of recent codes the "refit" form's predictors are fitted on
+BANK_MIN = 256  # rows the bank needs before it charges anything
+RFF = 512  # random Fourier features per predictor
+BANDWIDTHS = (1.0, 2.0)  # inverse kernel widths, in units of 1 / sqrt(dim), each taking an equal share of the features
+RIDGE = 3e-2  # ridge penalty, relative to the features' mean energy
+
+
+class CodeBank(nn.Module):
+    """The "refit" form's memory: the last ``BANK`` rows' detached chunks and their targets, a ring buffer. Not saved
+    in the checkpoint: a resumed run refills it within ``BANK_MIN`` rows and charges nothing until then."""
+
+    def __init__(self, dims: tuple[int, int, int], n_targets: int, size: int = BANK):
+        super().__init__()
+        self.size = size
+        self.register_buffer("codes", torch.zeros(size, sum(dims)))
+        self.register_buffer("targets", torch.zeros(size, n_targets))
+        self.dims = dims
+        self.filled = 0
+        self.head = 0
+
+    def push(self, chunks: tuple[torch.Tensor, ...], targets: torch.Tensor) -> None:
+        rows = torch.cat([c.detach().float() for c in chunks], 1)[-self.size:]
+        idx = (self.head + torch.arange(len(rows), device=rows.device)) % self.size
+        self.codes[idx] = rows
+        self.targets[idx] = targets.detach().float()[-self.size:]
+        self.head = int((self.head + len(rows)) % self.size)
+        self.filled = min(self.size, self.filled + len(rows))
+
+    def chunks(self) -> tuple[torch.Tensor, ...]:
+        return torch.split(self.codes[: self.filled], list(self.dims), 1)
+
+
+def refit_targets(va: torch.Tensor, emotion: torch.Tensor, n_classes: int, means: ConditionalMeans) -> torch.Tensor:
+    """Per row: V, A, the emotion's indicator columns, A - E[A | V], V - E[V | A] (what the "refit" predictors read)."""
+    v, a = va[:, :1].float(), va[:, 1:].float()
+    return torch.cat([v, a, F.one_hot(emotion, n_classes).float(), a - means.arousal_given_valence(v),
+                      v - means.valence_given_arousal(a)], 1)
+
+
+def _features(z: torch.Tensor, mean: torch.Tensor, std: torch.Tensor, omega: torch.Tensor, phase: torch.Tensor):
+    """The codes standardised by the bank's statistics, beside random Fourier features of them (a Gaussian kernel of
+    bandwidth sqrt(dim): the median distance of standardised codes)."""
+    u = (z.float() - mean) / std
+    return torch.cat([u, torch.cos(u @ omega + phase) * (2.0 / omega.shape[1]) ** 0.5], 1)
+
+
+def explained_variance(bank_z: torch.Tensor, bank_y: torch.Tensor, z: torch.Tensor, generator=None) -> torch.Tensor:
+    """Fit a ridge regression of the bank's targets (n, k) on features of its codes (n, d), predict the batch's live
+    codes z (B, d), and return the mean over the k columns of the predictions' energy around the bank's mean over the
+    column's variance (a column with no variance is left out): the R^2 the predictor would claim, with gradient to z.
+    """
+    bank_z, bank_y = bank_z.float(), bank_y.float()
+    mean, std = bank_z.mean(0), bank_z.std(0).clamp_min(1e-4)
+    d = bank_z.shape[1]
+    # three bandwidths, a third of the features each: sqrt(dim) (the median distance of standardised codes), half
+    # and a quarter of it, so that a code read through a fine nonlinearity is caught as well as a linear one
+    k = len(BANDWIDTHS)
+    scale = torch.tensor(BANDWIDTHS, device=z.device).repeat_interleave(-(-RFF // k))[:RFF]
+    omega = torch.randn(d, RFF, generator=generator, device=z.device) * scale / d**0.5
+    phase = torch.rand(RFF, generator=generator, device=z.device) * 2 * torch.pi
+    fb = _features(bank_z, mean, std, omega, phase)
+    f_mean = fb.mean(0)
+    fb = fb - f_mean
+    y_var = bank_y.var(0)
+    keep = y_var > 1e-6
+    yb = (bank_y[:, keep] - bank_y[:, keep].mean(0)) / y_var[keep].sqrt()
+    gram = fb.T @ fb
+    ridge = RIDGE * gram.diagonal().mean() * torch.eye(len(gram), device=z.device)
+    w = torch.linalg.solve(gram + ridge, fb.T @ yb)  # (F, k); the bank is detached: no gradient through the fit
+    pred = (_features(z, mean, std, omega, phase) - f_mean) @ w
+    return pred.pow(2).mean() if keep.any() else z.new_zeros(())
+
+
+def refit_charge(bank: CodeBank, chunks: tuple[torch.Tensor, ...], n_classes: int) -> torch.Tensor:
+    """The "refit" form (module docstring): 0 until the bank holds ``BANK_MIN`` rows."""
+    if bank.filled < BANK_MIN:
+        return chunks[0].new_zeros((), dtype=torch.float32)
+    zv, za, zz = chunks
+    bv, ba, bz = bank.chunks()
+    y = bank.targets[: bank.filled]
+    emo = slice(2, 2 + n_classes)
+    return (explained_variance(bz, y[:, :2], zz) + explained_variance(bz, y[:, emo], zz)
+            + explained_variance(bv, y[:, -2:-1], zv) + explained_variance(ba, y[:, -1:], za))
 
 
 def _eval_mode(module: nn.Module, *args):

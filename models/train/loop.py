@@ -32,7 +32,7 @@ from models.io import append_jsonl, read_json, read_jsonl_last, write_json
 from models.losses import StepAids
 from models.train.adversarial import discriminator_step
 from models.train.augment import random_affine, random_flip
-from models.train.disentangle import adversary_step
+from models.train.disentangle import adversary_step, refit_targets
 from models.train.distributed import barrier, broadcast_flag, dist_setup, mean_over_processes, wrap_distributed
 from models.train.schedule import late_ramp, lr_at
 from models.vae import VAE
@@ -86,6 +86,7 @@ class Session:
     label_means: torch.nn.Module | None = None  # the disentangle term's label statistics (disentangle on) ...
     chunk_adv: torch.nn.Module | None = None  # ... its predictors (the adversary form) ...
     chunk_opt: torch.optim.Optimizer | None = None  # ... and their optimiser
+    code_bank: torch.nn.Module | None = None  # the refit form's bank of recent codes
     opt: torch.optim.Optimizer | None = None
     sampler: object | None = None
     state: TrainState = field(default_factory=TrainState)
@@ -273,7 +274,7 @@ def _build_model(s: Session, resume: bool) -> None:
         from models.train.adversarial import make_adversary
 
         s.disc, s.disc_opt = make_adversary(s.device)
-    if s.model_cfg.disentangle in ("adversary", "hsic", "xcov"):
+    if s.model_cfg.disentangle in ("adversary", "refit", "hsic", "xcov"):
         _build_disentangle(s)
     if resume:
         s.state = TrainState(**ck.load_checkpoint(s.run_dir, s.model, s.opt, extra=_extra_nets(s)))
@@ -286,14 +287,17 @@ def _build_model(s: Session, resume: bool) -> None:
 
 
 def _build_disentangle(s: Session) -> None:
-    """The disentangle term's label statistics (from the training rows) and, for the adversary form, its predictors."""
+    """The disentangle term's label statistics (from the training rows) and, for the adversary form, its predictors,
+    for the refit form, its bank of codes."""
     from models.data.emotions import ALL_EMOTIONS
-    from models.train.disentangle import ConditionalMeans, make_chunk_adversary
+    from models.train.disentangle import CodeBank, ConditionalMeans, make_chunk_adversary
 
     train, m = s.data.rows("train"), s.model_cfg
     s.label_means = ConditionalMeans(s.data.va[train], s.data.emotion[train], len(ALL_EMOTIONS)).to(s.device)
     if m.disentangle == "adversary":
         s.chunk_adv, s.chunk_opt = make_chunk_adversary(m.zv_dim, m.za_dim, m.zz_dim, len(ALL_EMOTIONS), s.device)
+    if m.disentangle == "refit":
+        s.code_bank = CodeBank((m.zv_dim, m.za_dim, m.zz_dim), len(ALL_EMOTIONS) + 4).to(s.device)
 
 
 def _extra_nets(s: Session) -> dict:
@@ -388,6 +392,7 @@ def _step(s: Session, rows: np.ndarray) -> dict[str, torch.Tensor]:
                     disentangle_scale=late_ramp(s.state.step, s.total_steps, disentangle_start),
                     adversarial_scale=late_ramp(s.state.step, s.total_steps, m.adversarial_start),
                     percept=s.percept, disc=s.disc, label_means=s.label_means, chunk_adv=s.chunk_adv,
+                    code_bank=s.code_bank,
                     emotion=None if s.label_means is None else torch.from_numpy(s.data.emotion[rows]).to(s.device))
     terms = optimise(s.model, s.net, s.opt, x, va, aids, s.device, s.precision, s.disc_opt, s.chunk_opt)
     s.state.step += 1
@@ -417,6 +422,9 @@ def optimise(model: VAE, net: torch.nn.Module, opt: torch.optim.Optimizer, x: to
             terms["disc"] = discriminator_step(aids.disc, disc_opt, x, out.recon)
     if aids.chunk_adv is not None:
         terms["chunk_adv"] = adversary_step(aids.chunk_adv, chunk_opt, model.split(out.mu), va, aids.emotion)
+    if aids.code_bank is not None:
+        n_classes = len(aids.label_means.prior)
+        aids.code_bank.push(model.split(out.mu), refit_targets(va, aids.emotion, n_classes, aids.label_means))
     return terms
 
 
