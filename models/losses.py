@@ -28,8 +28,9 @@ Normalisation is the reference's, so its weights mean the same thing here:
   adversarial = (``adversarial_weight`` > 0) the hinge generator loss of a patch discriminator on the
           reconstruction (models.train.adversarial), ramped in from ``adversarial_start``; the discriminator itself
           trains in the loop, beside the model.
-  disentangle = (LeVAsa, ``disentangle`` adversary, refit, hsic, ...) what each chunk of the latent means holds beyond its own
-          factor, by predictors trained beside the model or by an independence criterion (models.train.disentangle),
+  disentangle = (LeVAsa, ``disentangle`` on) what each chunk of the latent means holds beyond its own factor, by
+          predictors trained beside the model or refit at each step, by an independence criterion, or by decoded
+          faces read back (models.train.disentangle),
           weighted by ``disentangle_weight``.
   relational = (LeVAsa, ``relational`` cosine or distance) the batch's label-similarity matrix and latent-similarity
           matrix pulled together: RMSE over the off-diagonal pairs, on the latent means.
@@ -192,8 +193,14 @@ def edit_terms(model: VAE, out: VAEOutput) -> Terms:
 
 def disentangle_term(model: VAE, out: VAEOutput, va_target: torch.Tensor, aids: StepAids) -> torch.Tensor:
     """What the latent means' chunks hold beyond their own factor, by the recipe's form (models.train.disentangle)."""
-    from models.train.disentangle import (adversary_charge, cycle_charge, hsic_charge, refit_charge, swap_charge,
-                                          xcov_charge)
+    from models.train.disentangle import (
+        adversary_charge,
+        cycle_charge,
+        hsic_charge,
+        refit_charge,
+        swap_charge,
+        xcov_charge,
+    )
 
     if model.cfg.disentangle in DECODED_FORMS:
         return {"cycle": cycle_charge, "swap": swap_charge}[model.cfg.disentangle](model, out.mu)
