@@ -178,8 +178,8 @@ def refit_targets(va: torch.Tensor, emotion: torch.Tensor, n_classes: int, means
 
 
 def _features(z: torch.Tensor, mean: torch.Tensor, std: torch.Tensor, omega: torch.Tensor, phase: torch.Tensor):
-    """The codes standardised by the bank's statistics, beside random Fourier features of them (a Gaussian kernel of
-    bandwidth sqrt(dim): the median distance of standardised codes)."""
+    """The codes standardised by the bank's statistics, beside random Fourier features of them (Gaussian kernels whose
+    widths ``omega``'s columns carry)."""
     u = (z.float() - mean) / std
     return torch.cat([u, torch.cos(u @ omega + phase) * (2.0 / omega.shape[1]) ** 0.5], 1)
 
@@ -192,8 +192,8 @@ def explained_variance(bank_z: torch.Tensor, bank_y: torch.Tensor, z: torch.Tens
     bank_z, bank_y = bank_z.float(), bank_y.float()
     mean, std = bank_z.mean(0), bank_z.std(0).clamp_min(1e-4)
     d = bank_z.shape[1]
-    # three bandwidths, a third of the features each: sqrt(dim) (the median distance of standardised codes), half
-    # and a quarter of it, so that a code read through a fine nonlinearity is caught as well as a linear one
+    # a share of the features for each bandwidth: sqrt(dim) (the median distance of standardised codes) and narrower,
+    # so that a code read through a finer nonlinearity is caught as well as a smooth one
     k = len(BANDWIDTHS)
     scale = torch.tensor(BANDWIDTHS, device=z.device).repeat_interleave(-(-RFF // k))[:RFF]
     omega = torch.randn(d, RFF, generator=generator, device=z.device) * scale / d**0.5
