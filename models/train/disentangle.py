@@ -26,12 +26,12 @@ Six forms:
       CKA's form, so shrinking the latent cannot lower it) per batch, of z_z with (V, A) and with the emotion, of z_v
       with arousal's residual A - E[A | V], and of z_a with V - E[V | A].
   "refit": predictors refit in closed form at every step, so the encoder cannot outrun them: ridge regressions on
-      random Fourier features (and the codes themselves) of each chunk, fitted on a bank of the last ``BANK`` rows'
-      detached codes and labels (``CodeBank``), read on the batch's live codes. The encoder is charged each
-      predictor's explained variance on the batch (its R^2 over the bank's variance): (V, A) and the emotion from z_z,
-      arousal's residual from z_v and valence's from z_a. A trained adversary can be left behind by an encoder that
-      moves its code away from it (the "adversary" form's failure); a refit one is always the best of its kind for
-      the codes as they are now.
+      random Fourier features (and the codes themselves, clamped) of each chunk, fitted on a bank of the last
+      ``BANK`` rows' detached codes and labels (``CodeBank``), read on the batch's live codes. The encoder is charged
+      each predictor's explained variance on the batch (its R^2 over the bank's variance): (V, A) and the emotion from
+      z_z, arousal's residual from z_v and valence's from z_a. A trained adversary can be left behind by an encoder
+      that moves its code away from it (the "adversary" form's failure); a refit one is always the best of its kind
+      for the codes as they are now.
   "xcov": no network: the squared correlation of each dimension of z_z with V, A, their squares and product and each
       emotion's indicator, of z_v's with A - E[A | V] and of z_a's with V - E[V | A] (a cross-covariance penalty).
 E[A | V] and E[V | A] are binned means of the training labels (``ConditionalMeans``). Leakage itself is measured by
@@ -143,6 +143,7 @@ BANK_MIN = 256  # rows the bank needs before it charges anything
 RFF = 512  # random Fourier features per predictor
 BANDWIDTHS = (1.0, 2.0)  # inverse kernel widths, in units of 1 / sqrt(dim), each taking an equal share of the features
 RIDGE = 3e-2  # ridge penalty, relative to the features' mean energy
+CLAMP = 4.0  # standardised codes are clamped to +-CLAMP before the features
 
 
 class CodeBank(nn.Module):
@@ -178,9 +179,10 @@ def refit_targets(va: torch.Tensor, emotion: torch.Tensor, n_classes: int, means
 
 
 def _features(z: torch.Tensor, mean: torch.Tensor, std: torch.Tensor, omega: torch.Tensor, phase: torch.Tensor):
-    """The codes standardised by the bank's statistics, beside random Fourier features of them (Gaussian kernels whose
-    widths ``omega``'s columns carry)."""
-    u = (z.float() - mean) / std
+    """The codes standardised by the bank's statistics and clamped, beside random Fourier features of them (Gaussian
+    kernels whose widths ``omega``'s columns carry): bounded, so a code that leaves the bank's range cannot blow the
+    charge up (a first version without the clamp diverged: loss 30, heads at chance)."""
+    u = ((z.float() - mean) / std).clamp(-CLAMP, CLAMP)
     return torch.cat([u, torch.cos(u @ omega + phase) * (2.0 / omega.shape[1]) ** 0.5], 1)
 
 
