@@ -25,7 +25,7 @@ GROUPS = {
     "synth": (("levasa", "levasa-narrow", "levasa-hsic", "levasa-narrow-hsic", "levasa-adversary",
                "levasa-narrow-adversary", "levasa-narrow-xcov", "levasa-cycle", "levasa-swap", "levasa-narrow-swap",
                "levasa-swap02", "levasa-swap-early", "levasa-swap-early-zkl", "levasa-swap-early-zkl8",
-               "levasa-swap-long", "levasa-refit"),
+               "levasa-swap-long", "levasa-refit", "levasa-zkl"),
               "vanilla"),
     "fer": (("fer-levasa", "fer-levasa-cycle"), "fer-vanilla"),
 }
