@@ -98,6 +98,12 @@ class ModelConfig:
             raise ConfigError(f"channels must list 4 conv widths, got {self.channels}")
 
     @property
+    def disentangle_ramp_start(self) -> float:
+        """Share of the steps before the cycle or swap form ramps in: its own ``disentangle_start``, or the edit
+        term's (-1)."""
+        return self.edit_start if self.disentangle_start < 0 else self.disentangle_start
+
+    @property
     def latent_dim(self) -> int:
         return self.zv_dim + self.za_dim + self.zz_dim
 

@@ -191,6 +191,12 @@ def test_disentangle_start_and_zz_kl_scale_are_checked():
         ModelConfig(kind="vanilla", zz_kl_scale=4.0)
 
 
+def test_decoded_forms_ramp_with_the_edit_term_unless_told_otherwise():
+    assert ModelConfig(disentangle="swap", edit_start=0.5).disentangle_ramp_start == 0.5
+    assert ModelConfig(disentangle="swap", edit_start=0.5, disentangle_start=0.15).disentangle_ramp_start == 0.15
+    assert ModelConfig(disentangle="swap", edit_start=0.5, disentangle_start=0.0).disentangle_ramp_start == 0.0
+
+
 def test_swap_form_runs_from_disentangle_start_not_the_edit_terms():
     """The decoded forms wait for the edit term unless disentangle_start says when: the term is charged (and weighed)
     by its own ramp, while the edit term is still off."""

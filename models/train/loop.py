@@ -29,7 +29,7 @@ from models.device import autocast, resolve_device, resolve_precision, to_input
 from models.domain import color_mode
 from models.inference import evaluate_heads
 from models.io import append_jsonl, read_json, read_jsonl_last, write_json
-from models.losses import StepAids
+from models.losses import DECODED_FORMS, StepAids
 from models.train.adversarial import discriminator_step
 from models.train.augment import random_affine, random_flip
 from models.train.disentangle import adversary_step, refit_targets
@@ -274,7 +274,7 @@ def _build_model(s: Session, resume: bool) -> None:
         from models.train.adversarial import make_adversary
 
         s.disc, s.disc_opt = make_adversary(s.device)
-    if s.model_cfg.disentangle in ("adversary", "refit", "hsic", "xcov"):
+    if s.model_cfg.disentangle not in ("none", *DECODED_FORMS):  # the forms that read labels
         _build_disentangle(s)
     if resume:
         s.state = TrainState(**ck.load_checkpoint(s.run_dir, s.model, s.opt, extra=_extra_nets(s)))
@@ -387,9 +387,8 @@ def _step(s: Session, rows: np.ndarray) -> dict[str, torch.Tensor]:
     for g in s.opt.param_groups:
         g["lr"] = lr_at(s.state.step, s.total_steps, c.lr, c.warmup)
     m = s.model_cfg
-    disentangle_start = m.edit_start if m.disentangle_start < 0 else m.disentangle_start
     aids = StepAids(edit_scale=late_ramp(s.state.step, s.total_steps, m.edit_start),
-                    disentangle_scale=late_ramp(s.state.step, s.total_steps, disentangle_start),
+                    disentangle_scale=late_ramp(s.state.step, s.total_steps, m.disentangle_ramp_start),
                     adversarial_scale=late_ramp(s.state.step, s.total_steps, m.adversarial_start),
                     percept=s.percept, disc=s.disc, label_means=s.label_means, chunk_adv=s.chunk_adv,
                     code_bank=s.code_bank,
