@@ -37,6 +37,7 @@ class ModelConfig:
     channels: tuple[int, ...] = (64, 128, 256, 512)  # encoder conv widths; the decoder mirrors them
     hidden: tuple[int, ...] = (512, 128)  # fully connected widths between the conv stack and the latent heads
     upsample: str = "transposed3"  # decoder upsampling: transposed3 (the reference's), transposed4, resize (models.vae)
+    refine: int = 0  # channels of a 3x3 convolution at 64 px before the decoder's RGB output (0: none, the reference's)
     kl_weight: float = 0.5  # the reference's 0.5 x KL (KL summed over dims / pixel count, see models.vae)
     align_weight: float = 0.3  # the reference's 0.3 x alignment (MSE or CE of the VA heads)
     align_loss: str = "mse"  # continuous heads: "mse" (the reference's) or "ccc" (1 - the batch's CCC, per axis)
@@ -45,6 +46,7 @@ class ModelConfig:
     edit_local: bool = False  # edit term: read back the expression box only, and hold the rest to the unedited face
     edit_start: float = 0.0  # share of the training steps before the edit term ramps in (over the next 10%)
     edit_feather: float = 0.0  # edit_local's box edge, px: 0 a hard edge; wider, a smooth ramp across it
+    edit_blur: float = 0.0  # edit term: Gaussian blur (sigma, px) on what the read-back sees; 0: none
     perceptual_weight: float = 0.0  # reconstruction matched in the features of a network trained here (0: off)
     adversarial_weight: float = 0.0  # a patch discriminator charges for reconstructions it tells from faces (0: off)
     adversarial_start: float = 0.0  # share of the training steps before the adversarial term ramps in
@@ -75,6 +77,8 @@ class ModelConfig:
             raise ConfigError("head_grad false leaves nothing aligning the latent; add relational cosine or distance")
         if not 0.0 <= self.edit_start < 1.0:
             raise ConfigError(f"edit_start must be in [0, 1), got {self.edit_start}")
+        if not 0.0 <= self.edit_blur <= 8.0:
+            raise ConfigError(f"edit_blur must be in [0, 8] px, got {self.edit_blur}")
         if not 0.0 <= self.edit_feather <= 16.0:
             raise ConfigError(f"edit_feather must be in [0, 16] px, got {self.edit_feather}")
         for name in ("perceptual_weight", "adversarial_weight", "disentangle_weight"):
@@ -89,6 +93,8 @@ class ModelConfig:
             raise ConfigError("zz_kl_scale is a LeVAsa option; a vanilla model's latent has no chunks")
         if not 0.0 <= self.adversarial_start < 1.0:
             raise ConfigError(f"adversarial_start must be in [0, 1), got {self.adversarial_start}")
+        if not 0 <= self.refine <= 256:
+            raise ConfigError(f"refine must be in [0, 256] channels (0: off), got {self.refine}")
         for name in ("zv_dim", "za_dim", "zz_dim"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")

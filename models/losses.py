@@ -22,6 +22,8 @@ Normalisation is the reference's, so its weights mean the same thing here:
           that shows in edited faces. Without it the decoder learned to tell its
           own encoder the target through the whole image (background and hair shifting with VA), which cost
           reconstruction outside the box: 0.0128 against vanilla's 0.0078 on synthetic faces.
+          ``edit_blur`` (px) blurs what the read-back sees (models.editing.gaussian_blur): without it the decoder can
+          also tell its encoder the target in a fine speckle (periods of 2-4 px), which then shows in every decode.
   perceptual = (``perceptual_weight`` > 0) the reconstruction against the original in the features of a network
           trained on the run's training split (models.train.percept): pixel MSE rewards a blur that hedges between
           faces; features that respond to edges and parts charge for it.
@@ -52,7 +54,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from models.config import ModelConfig
-from models.editing import edit_latent, expression_mask
+from models.editing import edit_latent, expression_mask, gaussian_blur
 
 if TYPE_CHECKING:
     from models.vae import VAE, VAEOutput
@@ -184,6 +186,7 @@ def edit_terms(model: VAE, out: VAEOutput) -> Terms:
         # pixels outside the box must not move (a weighted mean: the plain mean outside a hard box)
         terms["edit_keep"] = ((faces - base).pow(2).mean(1) * keep).mean(0).sum() / keep.sum()
         faces = box * faces + keep * base  # the read-back sees the edit only where expressions live
+    faces = gaussian_blur(faces, model.cfg.edit_blur)  # no speckle finer than the blur can carry a target
     zv, za, _ = model.split(frozen(model.encoder, faces)[0])
     va_back = torch.stack([frozen(model.head_v, zv)[0], frozen(model.head_a, za)[0]], 1)
     edit_v = F.mse_loss(va_back[:, 0].float(), target[:, 0])

@@ -96,7 +96,13 @@ class Decoder(nn.Module):
         for a, b, size in zip(chans[:-1], chans[1:], sizes):
             layers += [_upsample(cfg.upsample, a, b, size), nn.BatchNorm2d(b), nn.ReLU(inplace=True)]
         # To 64 px. Bounded output (the reference's BN + ReLU here was unbounded): logits, then a sigmoid in forward.
-        layers.append(_upsample(cfg.upsample, chans[-1], 3, sizes[-1]))
+        # With ``refine``, the last upsampling writes that many channels and a 3x3 convolution at full size writes RGB,
+        # so every output pixel is computed from its 64 px neighbours rather than pasted by the stride.
+        if cfg.refine:
+            layers += [_upsample(cfg.upsample, chans[-1], cfg.refine, sizes[-1]), nn.BatchNorm2d(cfg.refine),
+                       nn.ReLU(inplace=True), nn.Conv2d(cfg.refine, 3, 3, padding=1)]
+        else:
+            layers.append(_upsample(cfg.upsample, chans[-1], 3, sizes[-1]))
         self.deconv = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:

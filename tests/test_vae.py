@@ -194,6 +194,39 @@ def test_feathered_edit_term_blends_the_read_back_by_the_mask():
     assert float(terms["edit_keep"].detach()) == pytest.approx(float(want), rel=1e-4) and float(want) > 0
 
 
+def test_gaussian_blur_removes_a_fine_speckle_keeps_a_broad_pattern_and_preserves_the_mean():
+    from models.editing import gaussian_blur
+
+    cols = torch.arange(64, dtype=torch.float32)
+    fine = (0.5 + 0.5 * torch.cos(2 * torch.pi * cols / 4)).expand(1, 3, 64, 64)  # a 4 px stripe
+    broad = (0.5 + 0.5 * torch.cos(2 * torch.pi * cols / 32)).expand(1, 3, 64, 64)  # a 32 px one
+    swing = lambda t: float(t[..., 16:48].amax() - t[..., 16:48].amin())  # away from the reflected border
+    assert swing(gaussian_blur(fine, 1.5)) < 0.1 * swing(fine)
+    assert swing(gaussian_blur(broad, 1.5)) > 0.85 * swing(broad)
+    x = torch.rand(2, 3, 64, 64)
+    assert gaussian_blur(x, 0.0) is x
+    assert float(gaussian_blur(x, 2.0).mean()) == pytest.approx(float(x.mean()), abs=1e-2)
+    with pytest.raises(ValueError, match="sigma must be >= 0"):
+        gaussian_blur(x, -1.0)
+
+
+def test_edit_blur_makes_the_read_back_see_the_edit_blurred():
+    from models.editing import gaussian_blur
+
+    torch.manual_seed(0)
+    model = VAE(ModelConfig(edit_weight=1.0, edit_blur=1.5))
+    x, va = _batch(8)
+    seen, decoded = [], []
+    model.encoder.register_forward_pre_hook(lambda m, args: seen.append(args[0].detach().clone()))
+    model.decoder.register_forward_hook(lambda m, args, out: decoded.append(out.detach().clone()))
+    model.loss(x, va)
+    edited = decoded[-1]
+    assert torch.allclose(seen[-1], gaussian_blur(edited, 1.5), atol=1e-5)
+    assert not torch.allclose(seen[-1], edited, atol=1e-3)  # what it read is not the sharp decode
+    with pytest.raises(ConfigError, match="edit_blur must be in"):
+        ModelConfig(edit_blur=-0.5)
+
+
 def test_perceptual_loss_is_zero_for_the_original_and_grows_with_blur_gradients_reaching_only_the_image():
     import torch.nn.functional as F
 
@@ -355,15 +388,24 @@ def test_ccc_alignment_trains_and_needs_continuous_labels():
         ModelConfig(align_loss="ccc", label_mode="discrete")
 
 
-@pytest.mark.parametrize("upsample", ["transposed3", "transposed4", "resize"])
-def test_every_decoder_upsampling_makes_bounded_64_px_faces_and_trains(upsample):
+@pytest.mark.parametrize("options", [{"upsample": "transposed3"}, {"upsample": "transposed4"}, {"upsample": "resize"},
+                                     {"refine": 16}, {"hidden": (512,)}])
+def test_every_decoder_option_makes_bounded_64_px_faces_and_trains(options):
     torch.manual_seed(0)
-    model = VAE(ModelConfig(upsample=upsample))
+    model = VAE(ModelConfig(**options))
     x, va = _batch(4)
     out = model(x)
     assert out.recon.shape == (4, 3, 64, 64) and 0 < float(out.recon.min()) and float(out.recon.max()) < 1
     model.loss(x, va, out=out)["loss"].backward()
     assert all(p.grad is not None for p in model.decoder.parameters())
+
+
+def test_the_refine_option_ends_the_decoder_in_a_full_size_convolution():
+    """With ``refine`` the RGB comes from a 3x3 convolution over 64 px features, not from the last upsampling."""
+    last = VAE(ModelConfig(refine=16)).decoder.deconv[-1]
+    assert isinstance(last, torch.nn.Conv2d) and last.in_channels == 16 and last.stride == (1, 1)
+    with pytest.raises(ConfigError, match="refine must be in"):
+        ModelConfig(refine=-1)
 
 
 def test_the_reference_decoder_keeps_its_weights_layout():
