@@ -177,7 +177,7 @@ def test_bench_chunks_quick_prints_leakage_beside_floors_for_each_option(tmp_pat
     r = subprocess.run([sys.executable, "-m", "scripts.bench.chunks", "--quick", "--runs", str(tmp_path)], cwd=ROOT,
                        capture_output=True, text=True, timeout=1200)
     assert r.returncode == 0, r.stderr[-2000:]
-    for name in ("levasa", "levasa-narrow-hsic"):
+    for name in ("levasa-bottleneck", "levasa-narrow-hsic"):
         assert re.search(rf"^  {name} +\d", r.stdout, re.M), f"no table row for {name}"
     figures = dict(re.findall(r"^FIGURE (\w+) (\S+)", r.stdout, re.M))
     assert {"leak_zv_a", "leak_za_v", "leak_zz_va", "leak_zz_emotion", "edit_worst_sector_deg", "edit_strength_rho",
@@ -219,9 +219,19 @@ def test_bench_step_quick_prints_each_recipes_step_beside_the_demos():
     assert set(rows) == {"levasa", "vanilla", "levasa-adversarial"} and rows["levasa"][1] == "1.00"
     for name in ("vanilla", "levasa-adversarial"):
         _assert_ratio(rows[name][1], rows[name][0], rows["levasa"][0])
-    bad = subprocess.run([sys.executable, "-m", "scripts.bench.step", "--quick", "no-such-recipe"], cwd=ROOT,
-                         capture_output=True, text=True, timeout=120)
-    assert bad.returncode == 2 and "no-such-recipe" in bad.stderr
+    for args in (["no-such-recipe"], ["--baseline", "no-such-recipe", "vanilla"]):
+        bad = subprocess.run([sys.executable, "-m", "scripts.bench.step", "--quick", *args], cwd=ROOT,
+                             capture_output=True, text=True, timeout=120)
+        assert bad.returncode == 2 and "no-such-recipe" in bad.stderr, args
+
+
+def test_bench_step_measures_against_the_baseline_it_is_given():
+    r = subprocess.run([sys.executable, "-m", "scripts.bench.step", "--quick", "--baseline", "vanilla-bottleneck",
+                        "levasa"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    rows = dict((m[0], (m[1], m[2])) for m in re.findall(r"^(\S+) +([\d.]+) +([\d.]+)", r.stdout, re.M))
+    assert set(rows) == {"vanilla-bottleneck", "levasa"} and rows["vanilla-bottleneck"][1] == "1.00"
+    _assert_ratio(rows["levasa"][1], rows["levasa"][0], rows["vanilla-bottleneck"][0])
 
 
 def test_bench_photo_quick_pastes_inside_the_box_and_meets_a_gray_runs_domain():

@@ -64,7 +64,10 @@ def test_the_demo_recipes_differ_only_in_what_the_docs_say():
     lev, van = load_recipe("levasa"), load_recipe("vanilla")
     assert lev.train == van.train  # the same budget and split: comparable
     assert (lev.model.kind, van.model.kind) == ("levasa", "vanilla")
-    assert lev.model.edit_weight == 0.1 and lev.model.edit_local and lev.model.edit_start == 0.5
+    assert tuple(lev.model.hidden) == tuple(van.model.hidden) == (512,)  # the same network, no 128-unit bottleneck
+    assert lev.model.edit_weight == 0.05 and lev.model.edit_local and lev.model.edit_start == 0.5
+    old = load_recipe("levasa-bottleneck"), load_recipe("vanilla-bottleneck")  # the pair the older results measured
+    assert {tuple(r.model.hidden) for r in old} == {(512, 128)} and old[0].model.edit_weight == 0.1
 
 
 def test_a_recipe_with_an_unknown_section_or_name_is_refused(tmp_path):

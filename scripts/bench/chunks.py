@@ -1,6 +1,6 @@
 """What the disentangle options buy and cost, side by side: each option's run and the recipe without it.
 
-    python -m scripts.bench.chunks            # synthetic faces: the demo's recipe, with each option, and vanilla
+    python -m scripts.bench.chunks            # synthetic faces: levasa-bottleneck, with each option, and vanilla
     python -m scripts.bench.chunks --quick    # CI: 2,000 faces, 2 epochs, two of the runs (numbers not for reporting)
     python -m scripts.bench.chunks --fer      # FER2013 (12-epoch runs: about 25 min each on 2 CPU cores)
     python -m scripts.bench.chunks --only levasa-swap levasa-narrow-swap   # some of the options, beside the recipe
@@ -8,7 +8,8 @@
 Per run, on the held-out split: the heads' CCC, the leakage matrix (models.eval.leakage: fresh probes), emotion
 accuracy from [z_v, z_a], reconstruction MSE over vanilla's, judge-read edit CCC (models.eval.fidelity), the worst
 45-degree sector of the polar edit grid (models.eval.polar) and the identity shift under edits. FIGURE lines for the
-adopted recipe (the group's first run), its floors and baselines beside; the table for all of them.
+group's first run (the recipe the options vary: on synthetic faces the demo's until 2026-12-03, with the 128-unit
+bottleneck; the demo's recipe today is scored by `levasa evaluate`), floors and baselines beside; the table for all.
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
-# (runs measured, the first the adopted recipe; the vanilla run every recon ratio is over)
+# (runs measured, the first the network the options vary (the demo's until 2026-12-03); the vanilla every ratio is over)
 GROUPS = {
-    "synth": (("levasa", "levasa-narrow", "levasa-hsic", "levasa-narrow-hsic", "levasa-adversary",
+    "synth": (("levasa-bottleneck", "levasa-narrow", "levasa-hsic", "levasa-narrow-hsic", "levasa-adversary",
                "levasa-narrow-adversary", "levasa-narrow-xcov", "levasa-cycle", "levasa-swap", "levasa-narrow-swap",
                "levasa-swap02", "levasa-swap-early", "levasa-swap-early-zkl", "levasa-swap-early-zkl8",
                "levasa-swap-long", "levasa-refit", "levasa-zkl"),
-              "vanilla"),
+              "vanilla-bottleneck"),
     "fer": (("fer-levasa", "fer-levasa-cycle"), "fer-vanilla"),
 }
 

@@ -1,8 +1,9 @@
 """What a recipe's training step costs: milliseconds per step of 64 (the recipe's own loss, with its late terms on,
-bf16 where the CPU runs it, the discriminator's update included) against the demo's LeVAsa recipe, in the same run,
-taking turns.
+bf16 where the CPU runs it, the discriminator's update included) against a baseline recipe (the demo's LeVAsa unless
+--baseline names another), in the same run, taking turns.
 
     python -m scripts.bench.step levasa-perceptual levasa-adversarial   # recipes by name or path
+    python -m scripts.bench.step --baseline levasa-bottleneck levasa    # against another recipe
     python -m scripts.bench.step --quick                                # CI: a few steps of each decoder recipe
 
 The step is the training loop's own (models.train.loop.optimise) on a random batch: a step's cost does not depend on
@@ -69,22 +70,24 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m scripts.bench.step", description=__doc__.split("\n\n")[0])
     p.add_argument("recipes", nargs="*", default=list(DEFAULT), help="recipe names or paths (default: the decoder "
                    f"recipes: {', '.join(DEFAULT)})")
+    p.add_argument("--baseline", default=BASELINE,
+                   help=f"the recipe every ratio is over (default {BASELINE}, the demo's)")
     p.add_argument("--steps", type=int, default=20, help="timed steps per recipe")
     p.add_argument("--quick", action="store_true", help="3 timed steps each (CI)")
     args = p.parse_args(argv)
     from models.config import ConfigError
     from models.recipes import load_recipe
 
-    for name in args.recipes:
+    for name in (args.baseline, *args.recipes):
         try:
             load_recipe(name)
         except ConfigError as e:
             p.error(str(e))
-    names = [BASELINE, *(n for n in args.recipes if n != BASELINE)]
+    names = [args.baseline, *(n for n in args.recipes if n != args.baseline)]
     ms = median_ms({name: make_step(name) for name in names}, 3 if args.quick else args.steps)
-    base = ms[BASELINE]
+    base = ms[args.baseline]
     print(f"{'recipe':28s} {'ms/step':>8s} {'ratio':>6s}")
-    print(f"{BASELINE:28s} {base:8.1f} {1.0:6.2f}  (the baseline)")
+    print(f"{args.baseline:28s} {base:8.1f} {1.0:6.2f}  (the baseline)")
     for name in names[1:]:
         print(f"{name:28s} {ms[name]:8.1f} {ms[name] / base:6.2f}", flush=True)
     return 0
