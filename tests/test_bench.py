@@ -185,6 +185,15 @@ def test_bench_chunks_quick_prints_leakage_beside_floors_for_each_option(tmp_pat
     assert "the labels' floor" in r.stdout and "majority class" in r.stdout and "changes nothing" in r.stdout
 
 
+def test_bench_chunks_refuses_two_groups_at_once_and_names_a_groups_runs():
+    both = subprocess.run([sys.executable, "-m", "scripts.bench.chunks", "--demo", "--fer"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert both.returncode == 2 and "choose one" in both.stderr
+    stray = subprocess.run([sys.executable, "-m", "scripts.bench.chunks", "--demo", "--only", "levasa-narrow"],
+                           cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert stray.returncode == 2 and "levasa-wide-narrow" in stray.stderr  # the demo group's own runs are named
+
+
 def test_bench_eval_names_the_fer_variants_it_knows():
     r = subprocess.run([sys.executable, "-m", "scripts.bench.eval", "--fer-variants", "fer-levasa-nope"],
                        cwd=ROOT, capture_output=True, text=True, timeout=120)
