@@ -185,11 +185,14 @@ def test_bench_chunks_quick_prints_leakage_beside_floors_for_each_option(tmp_pat
     assert "the labels' floor" in r.stdout and "majority class" in r.stdout and "changes nothing" in r.stdout
 
 
-def test_bench_chunks_refuses_two_groups_at_once_and_names_a_groups_runs():
-    both = subprocess.run([sys.executable, "-m", "scripts.bench.chunks", "--demo", "--fer"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
-    assert both.returncode == 2 and "choose one" in both.stderr
-    stray = subprocess.run([sys.executable, "-m", "scripts.bench.chunks", "--demo", "--only", "levasa-narrow"],
+def test_bench_chunks_refuses_an_unknown_group_and_names_a_groups_runs():
+    unknown = subprocess.run([sys.executable, "-m", "scripts.bench.chunks", "--group", "ck48"], cwd=ROOT,
+                             capture_output=True, text=True, timeout=120)
+    assert unknown.returncode == 2 and all(g in unknown.stderr for g in ("'demo'", "'fer'", "'synth'"))
+    fer_quick = subprocess.run([sys.executable, "-m", "scripts.bench.chunks", "--group", "fer", "--quick"], cwd=ROOT,
+                               capture_output=True, text=True, timeout=120)
+    assert fer_quick.returncode == 2 and "--quick is the synthetic CI run" in fer_quick.stderr
+    stray = subprocess.run([sys.executable, "-m", "scripts.bench.chunks", "--group", "demo", "--only", "levasa-narrow"],
                            cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert stray.returncode == 2 and "levasa-wide-narrow" in stray.stderr  # the demo group's own runs are named
 
@@ -220,11 +223,16 @@ def test_bench_demo_fresh_quick_times_a_clone_to_ready_by_stage_and_cleans_up(tm
         urllib.request.urlopen(url + "api/health", timeout=2)
 
 
+def _step_rows(stdout: str) -> dict[str, tuple[str, str]]:
+    """The step benchmark's table: recipe -> (ms per step, ratio over the baseline)."""
+    return {m[0]: (m[1], m[2]) for m in re.findall(r"^(\S+) +([\d.]+) +([\d.]+)", stdout, re.M)}
+
+
 def test_bench_step_quick_prints_each_recipes_step_beside_the_demos():
     r = subprocess.run([sys.executable, "-m", "scripts.bench.step", "--quick", "vanilla", "levasa-adversarial"],
                        cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
-    rows = dict((m[0], (m[1], m[2])) for m in re.findall(r"^(\S+) +([\d.]+) +([\d.]+)", r.stdout, re.M))
+    rows = _step_rows(r.stdout)
     assert set(rows) == {"levasa", "vanilla", "levasa-adversarial"} and rows["levasa"][1] == "1.00"
     for name in ("vanilla", "levasa-adversarial"):
         _assert_ratio(rows[name][1], rows[name][0], rows["levasa"][0])
@@ -238,7 +246,7 @@ def test_bench_step_measures_against_the_baseline_it_is_given():
     r = subprocess.run([sys.executable, "-m", "scripts.bench.step", "--quick", "--baseline", "vanilla-bottleneck",
                         "levasa"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
-    rows = dict((m[0], (m[1], m[2])) for m in re.findall(r"^(\S+) +([\d.]+) +([\d.]+)", r.stdout, re.M))
+    rows = _step_rows(r.stdout)
     assert set(rows) == {"vanilla-bottleneck", "levasa"} and rows["vanilla-bottleneck"][1] == "1.00"
     _assert_ratio(rows["levasa"][1], rows["levasa"][0], rows["vanilla-bottleneck"][0])
 

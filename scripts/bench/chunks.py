@@ -2,8 +2,8 @@
 
     python -m scripts.bench.chunks            # synthetic faces: levasa-bottleneck, with each option, and vanilla
     python -m scripts.bench.chunks --quick    # CI: 2,000 faces, 2 epochs, two of the runs (numbers not for reporting)
-    python -m scripts.bench.chunks --demo     # synthetic faces: the demo's recipe (hidden 512) and the options on it
-    python -m scripts.bench.chunks --fer      # FER2013 (12-epoch runs: about 25 min each on 2 CPU cores)
+    python -m scripts.bench.chunks --group demo   # synthetic faces: the demo's recipe (hidden 512), options on it
+    python -m scripts.bench.chunks --group fer    # FER2013 (12-epoch runs: about 25 min each on 2 CPU cores)
     python -m scripts.bench.chunks --only levasa-swap levasa-narrow-swap   # some of the options, beside the recipe
 
 Per run, on the held-out split: the heads' CCC, the leakage matrix (models.eval.leakage: fresh probes), emotion
@@ -86,22 +86,19 @@ def print_figures(r: dict, prefix: str, quick: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m scripts.bench.chunks", description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="2,000 synthetic faces, 2 epochs (CI)")
-    p.add_argument("--fer", action="store_true", help="FER2013 instead of the synthetic faces")
-    p.add_argument("--demo", action="store_true", help="the demo's recipe (hidden 512) and the options tried on it, "
-                   "instead of levasa-bottleneck and its options")
+    p.add_argument("--group", choices=sorted(GROUPS), default="synth", help="synth: levasa-bottleneck and its "
+                   "options (default); demo: the demo's recipe (hidden 512) and the options tried on it; fer: FER2013")
     p.add_argument("--runs", type=Path, default=None, help="runs folder (default: runs/, with --quick "
                    "bench-out/chunks-quick)")
     p.add_argument("--only", nargs="+", metavar="RUN", help="measure these runs of the group only, beside its recipe "
                    "(the first) and vanilla")
     args = p.parse_args(argv)
-    if args.quick and (args.fer or args.demo):
-        p.error("--quick is the synthetic CI run; it cannot be combined with --fer or --demo")
-    if args.fer and args.demo:
-        p.error("--fer and --demo are two groups; choose one")
+    if args.quick and args.group != "synth":
+        p.error(f"--quick is the synthetic CI run; it cannot be combined with --group {args.group}")
     if args.quick and args.only:
         p.error("--quick measures its own two runs; it cannot be combined with --only")
     t0 = time.perf_counter()
-    names, vanilla_name = GROUPS["fer" if args.fer else "demo" if args.demo else "synth"]
+    names, vanilla_name = GROUPS[args.group]
     if args.only:
         unknown = sorted(set(args.only) - set(names))
         if unknown:
@@ -127,12 +124,12 @@ def main(argv: list[str] | None = None) -> int:
           f"{time.perf_counter() - t0:.0f} s\n")
     print_table(rows, vanilla)
     print()
-    print_figures(rows[0], "fer_" if args.fer else "", args.quick)
+    print_figures(rows[0], "fer_" if args.group == "fer" else "", args.quick)
     return 0
 
 
 def _train(names: list[str], args) -> list[Path] | None:
-    if args.fer:
+    if args.group == "fer":
         from scripts.bench.eval import _fer_data
         from scripts.bench.eval import _train as train_fer
 
