@@ -29,7 +29,8 @@ GROUPS = {
                "levasa-swap02", "levasa-swap-early", "levasa-swap-early-zkl", "levasa-swap-early-zkl8",
                "levasa-swap-long", "levasa-refit", "levasa-zkl"),
               "vanilla-bottleneck"),
-    "demo": (("levasa", "levasa-wide-narrow", "levasa-wide-swap-zkl"), "vanilla"),
+    "demo": (("levasa", "levasa-wide-narrow", "levasa-wide-swap", "levasa-wide-swap-first", "levasa-wide-swap-zkl",
+              "levasa-wide-swap-zkl2", "levasa-wide-narrow-swap-zkl"), "vanilla"),
     "fer": (("fer-levasa", "fer-levasa-cycle"), "fer-vanilla"),
 }
 
