@@ -29,6 +29,7 @@ class Recipe:
     data: Path | None  # the dataset folder, None when the recipe leaves it to the command line
     model: ModelConfig
     train: TrainConfig
+    path: Path | None = None  # the file it was read from
 
 
 def recipe_names() -> list[str]:
@@ -71,4 +72,19 @@ def load_recipe(name_or_path: str | Path) -> Recipe:
             raise ConfigError(f"no recipe {name_or_path!r}; known: {', '.join(recipe_names())}")
     raw = read_sections(path)
     return Recipe(path.stem, str(raw.get("about", "")), recipe_data(raw),
-                  ModelConfig.from_dict(raw.get("model", {})), TrainConfig.from_dict(raw.get("train", {})))
+                  ModelConfig.from_dict(raw.get("model", {})), TrainConfig.from_dict(raw.get("train", {})), path)
+
+
+def recipe_settings(recipe: Recipe) -> dict[str, object]:
+    """A recipe's every setting, defaults filled in, as ``section.field`` -> value (and ``data``)."""
+    data = str(recipe.data.relative_to(ROOT)) if recipe.data else None
+    flat: dict[str, object] = {"data": data}
+    for section, config in (("model", recipe.model), ("train", recipe.train)):
+        flat.update({f"{section}.{key}": value for key, value in config.to_dict().items()})
+    return flat
+
+
+def recipe_diff(a: Recipe, b: Recipe) -> list[tuple[str, object, object]]:
+    """The settings in which two recipes differ: (``section.field``, a's value, b's value), in field order."""
+    sa, sb = recipe_settings(a), recipe_settings(b)
+    return [(key, sa[key], sb[key]) for key in sa if sa[key] != sb[key]]

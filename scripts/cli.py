@@ -19,6 +19,7 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("scripts.demo", "make the synthetic faces and the demo runs if missing, export them, serve the explorer"),
     "train": ("scripts.train", "train a vanilla or LeVAsa run from a recipe and/or flags (resumable)"),
+    "recipes": ("scripts.recipes", "list the recipes in configs/, show one's settings, or what two differ in"),
     "evaluate": ("scripts.evaluate", "evaluate runs on their held-out split; metrics.json and report.html"),
     "export": ("scripts.export", "write what the server shows of a run: latents, thumbnails, projections"),
     "serve": ("backend.__main__", "serve the runs over REST and the explorer page"),

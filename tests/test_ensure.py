@@ -60,6 +60,15 @@ def test_every_recipe_file_loads_with_its_data_and_about(name):
         assert r.data is not None and r.data.name in ("synthetic", "fer2013_va")
 
 
+def test_every_run_a_benchmark_group_trains_has_a_recipe():
+    from scripts.bench import chunks
+    from scripts.bench import eval as bench_eval
+
+    named = {n for names, vanilla in chunks.GROUPS.values() for n in (*names, vanilla)}
+    named |= {n for names in bench_eval.GROUPS.values() for n in names}
+    assert named - set(recipe_names()) == set()  # a group trains its runs from configs/NAME.json
+
+
 def test_the_demo_recipes_differ_only_in_what_the_docs_say():
     lev, van = load_recipe("levasa"), load_recipe("vanilla")
     assert lev.train == van.train  # the same budget and split: comparable
@@ -89,3 +98,37 @@ def test_the_train_command_reads_a_recipes_data_as_load_recipe_does(tmp_path, mo
     args = parser.parse_args(["--config", str(RECIPES_DIR / "levasa.json"), "--name", "x"])
     _, _, data = train.configs_from_args(args, model_fields, train_fields)
     assert data == load_recipe("levasa").data and data.is_absolute()
+
+
+def test_recipes_command_compares_two_recipes_setting_by_setting(capsys):
+    from scripts.recipes import main
+
+    assert main(["levasa", "levasa-wide-swap"]) == 0
+    rows = {line.split()[0]: line.split()[1:] for line in capsys.readouterr().out.splitlines()[1:]}
+    assert rows == {"model.disentangle": ["none", "swap"], "model.disentangle_weight": ["0.1", "0.05"],
+                    "model.disentangle_start": ["-1.0", "0.15"]}  # the variant's changes, nothing else
+
+
+def test_recipes_command_marks_a_recipes_own_settings_and_lists_every_recipe(capsys):
+    from scripts.recipes import main
+
+    assert main(["fer-levasa"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    own = {line.split()[1] for line in lines if line.startswith("  * ")}
+    assert own == {"data", "model.kind", "model.edit_weight", "model.edit_local", "model.edit_start",
+                   "model.align_loss", "model.align_weight", "model.perceptual_weight", "model.edit_feather",
+                   "train.epochs", "train.split_column", "train.affine"}  # the keys configs/fer-levasa.json sets
+    assert any(line.split()[:2] == ["model.hidden", "[512,"] for line in lines)  # a default, filled in
+    assert main([]) == 0
+    listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()[:len(recipe_names())]]
+    assert listed == recipe_names()
+
+
+def test_recipes_command_refuses_an_unknown_recipe_with_exit_2(capsys):
+    from scripts.recipes import main
+
+    assert main(["levasa", "nope"]) == 2
+    assert "no recipe 'nope'; known: " in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        main(["levasa", "vanilla", "fer-levasa"])
+    assert e.value.code == 2 and "at most two recipes" in capsys.readouterr().err

@@ -31,7 +31,7 @@ GROUPS = {
               "vanilla-bottleneck"),
     "demo": (("levasa", "levasa-wide-narrow", "levasa-wide-swap", "levasa-wide-swap-first", "levasa-wide-swap-zkl",
               "levasa-wide-swap-zkl2", "levasa-wide-narrow-swap-zkl"), "vanilla"),
-    "fer": (("fer-levasa", "fer-levasa-cycle"), "fer-vanilla"),
+    "fer": (("fer-levasa", "fer-levasa-swap"), "fer-vanilla"),
 }
 
 
