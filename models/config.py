@@ -16,7 +16,8 @@ MODEL_KINDS = ("vanilla", "levasa")
 RELATIONAL_FORMS = ("none", "cosine", "distance")
 LABEL_MODES = ("continuous", "discrete")
 ALIGN_LOSSES = ("mse", "ccc")
-DISENTANGLE_FORMS = ("none", "cycle", "swap", "adversary", "refit", "hsic", "xcov")  # models.train.disentangle
+# the forms of models.train.disentangle
+DISENTANGLE_FORMS = ("none", "cycle", "swap", "mix", "adversary", "refit", "hsic", "xcov")
 UPSAMPLES = ("transposed3", "transposed4", "resize")  # the decoder's upsampling (models.vae.UPSAMPLES)
 PRECISIONS = ("auto", "bf16", "fp32")
 N_DISCRETE = 21  # discrete VA labels are round(10 * x) in -10..10: 21 classes
@@ -53,9 +54,9 @@ class ModelConfig:
     relational: str = "none"  # LeVAsa: pull the batch's latent similarities to its VA similarities (models.vae)
     relational_weight: float = 1.0  # weight of the relational term
     head_grad: bool = True  # LeVAsa: the heads shape z_v / z_a; False: they read a detached latent (a readout)
-    disentangle: str = "none"  # LeVAsa: keep each chunk to its own factor: adversary, refit, hsic, xcov, cycle, swap
+    disentangle: str = "none"  # LeVAsa: keep each chunk to its own factor (models.train.disentangle's seven forms)
     disentangle_weight: float = 0.1  # weight of the disentangle term
-    disentangle_start: float = -1.0  # share of the steps before the cycle or swap form ramps in; -1: with the edit term
+    disentangle_start: float = -1.0  # share of steps before the cycle, swap or mix form ramps in; -1: the edit term's
     zz_kl_scale: float = 1.0  # z_z's KL weighed this many times kl_weight (> 1 squeezes out what z_v, z_a hold)
 
     def __post_init__(self) -> None:
@@ -105,7 +106,7 @@ class ModelConfig:
 
     @property
     def disentangle_ramp_start(self) -> float:
-        """Share of the steps before the cycle or swap form ramps in: its own ``disentangle_start``, or the edit
+        """Share of the steps before the cycle, swap or mix form ramps in: its own ``disentangle_start``, or the edit
         term's (-1)."""
         return self.edit_start if self.disentangle_start < 0 else self.disentangle_start
 

@@ -60,7 +60,7 @@ if TYPE_CHECKING:
     from models.vae import VAE, VAEOutput
 
 N_PIXELS = 3 * 64 * 64
-DECODED_FORMS = ("cycle", "swap")  # disentangle forms that read decoded faces, so wait for the edit term's ramp
+DECODED_FORMS = ("cycle", "swap", "mix")  # disentangle forms that read decoded faces, so wait for the edit term's ramp
 Terms = dict[str, torch.Tensor]
 
 
@@ -70,7 +70,7 @@ class StepAids:
     not computed) and the networks that the perceptual and adversarial terms score with."""
 
     edit_scale: float = 1.0
-    disentangle_scale: float = 1.0  # the cycle and swap forms' ramp (models.config.ModelConfig.disentangle_start)
+    disentangle_scale: float = 1.0  # the cycle, swap and mix forms' ramp (models.config.ModelConfig.disentangle_start)
     adversarial_scale: float = 1.0
     percept: nn.Module | None = None  # required when perceptual_weight > 0
     disc: nn.Module | None = None  # required when adversarial_weight > 0
@@ -200,13 +200,14 @@ def disentangle_term(model: VAE, out: VAEOutput, va_target: torch.Tensor, aids: 
         adversary_charge,
         cycle_charge,
         hsic_charge,
+        mix_charge,
         refit_charge,
         swap_charge,
         xcov_charge,
     )
 
     if model.cfg.disentangle in DECODED_FORMS:
-        return {"cycle": cycle_charge, "swap": swap_charge}[model.cfg.disentangle](model, out.mu)
+        return {"cycle": cycle_charge, "swap": swap_charge, "mix": mix_charge}[model.cfg.disentangle](model, out.mu)
     if aids.emotion is None or aids.label_means is None:
         raise ValueError("disentangle needs the batch's emotion codes and the labels' ConditionalMeans (StepAids)")
     chunks = model.split(out.mu.float())
@@ -260,8 +261,8 @@ def vae_loss(model: VAE, x: torch.Tensor, va_target: torch.Tensor, out: VAEOutpu
     decoded = c.disentangle in DECODED_FORMS
     if c.kind == "levasa" and c.disentangle != "none" and (not decoded or aids.disentangle_scale > 0):
         terms["disentangle"] = disentangle_term(model, out, va_target, aids)
-        # the cycle and swap forms read decoded faces: they ramp in late (with the edit term unless disentangle_start
-        # says when), once the decoder renders faces
+        # the cycle, swap and mix forms read decoded faces: they ramp in late (with the edit term unless
+        # disentangle_start says when), once the decoder renders faces
         weights["disentangle"] = c.disentangle_weight * (aids.disentangle_scale if decoded else 1.0)
     if c.kind == "levasa" and c.edit_weight > 0 and aids.edit_scale > 0:
         terms |= edit_terms(model, out)

@@ -53,7 +53,7 @@ def test_adversary_charge_is_zero_when_the_predictors_know_only_the_own_factor()
     assert float(adversary_charge(knows, va, means)) > 0.5
 
 
-@pytest.mark.parametrize("form", ["cycle", "swap", "adversary", "refit", "hsic", "xcov"])
+@pytest.mark.parametrize("form", ["cycle", "swap", "mix", "adversary", "refit", "hsic", "xcov"])
 def test_disentangle_term_trains_the_encoder_and_resumes(synth_dir, tmp_path, form):
     """A run with the term trains, logs it, and resumes from its checkpoint (the predictors saved beside the model)."""
     import json
@@ -93,7 +93,7 @@ def test_disentangle_gradient_reaches_the_encoder_not_the_predictors():
     assert all(p.grad is None for p in adv.parameters())
 
 
-@pytest.mark.parametrize("form", ["cycle", "swap"])
+@pytest.mark.parametrize("form", ["cycle", "swap", "mix"])
 def test_decoded_forms_teach_the_encoder_not_the_decoder(form):
     """The cycle and swap forms' re-encoding trains the encoder; the decoded faces carry no gradient, so the decoder
     is never taught to hide an edit or a swap to lower the charge."""
@@ -114,20 +114,25 @@ def test_decoded_forms_teach_the_encoder_not_the_decoder(form):
     assert bn.num_batches_tracked == 0, "decoded faces must not move the encoder's BatchNorm statistics"
 
 
-def test_swap_charge_sees_a_z_z_that_reads_the_expression():
-    """The swap form charges nothing for an encoder that reads each part back from its own chunk, and charges one
-    whose z_z also reads the expression drawn from z_v."""
-    from models.train.disentangle import swap_charge
+def _charges_with_a_reader(charge, leak_into: str) -> dict[float, float]:
+    """A decoded form's charge for an encoder that reads each factor into its own chunk only (leak 0), and for one
+    whose chunk ``leak_into`` also holds a copy of another factor (leak 1): z_z a copy of valence, or z_v of arousal.
+
+    Stand-ins where two real networks cannot be made to invert each other in a unit test: a "face" is its factors
+    laid out as a latent is (valence in dims 0-15, arousal in 32-63, identity in 64-95); the decoder draws valence
+    from z_v's first half, arousal from z_a and identity from z_z, ignoring z_v's copy of arousal in its second half
+    (as the edit term teaches it to); the encoder reads each factor into its chunk, with the copy when it leaks. The
+    codes are the encoder's reading of real faces."""
     from models.vae import VAE
 
-    model = VAE(ModelConfig(kind="levasa", disentangle="swap"))
-    mu = torch.randn(16, model.cfg.latent_dim, generator=torch.Generator().manual_seed(0))
+    model = VAE(ModelConfig(kind="levasa"))
+    faces = torch.randn(16, model.cfg.latent_dim, generator=torch.Generator().manual_seed(0))
+    faces[:, 16:32] = 0  # z_v's second half: where a leaking encoder writes its copy
 
-    # Stand-ins where two real networks cannot be made to invert each other in a unit test: a decoder whose "face"
-    # is the latent itself, and an encoder that reads it back exactly, or with the face's expression (z_v) in z_z.
     class Drawn(torch.nn.Module):
         def forward(self, z):
-            return z
+            zv, za, zz = model.split(z)
+            return torch.cat([zv[:, :16], torch.zeros_like(zv[:, 16:]), za, zz], 1)
 
     class Reader(torch.nn.Module):
         def __init__(self, leak: float):
@@ -135,15 +140,38 @@ def test_swap_charge_sees_a_z_z_that_reads_the_expression():
             self.leak = leak
 
         def forward(self, face):
-            zv, za, zz = model.split(face)
-            return torch.cat([zv, za, zz + self.leak * zv], 1), None
+            v, a, identity = face[:, :16], face[:, 32:64], face[:, 64:]
+            copy_a = self.leak * a[:, :16] if leak_into == "zv" else torch.zeros_like(v)
+            copy_v = self.leak * torch.cat([v, v], 1) if leak_into == "zz" else 0
+            return torch.cat([v, copy_a, a, identity + copy_v], 1), None
 
-    model.decoder = Drawn()
     charges = {}
     for leak in (0.0, 1.0):
-        model.encoder = Reader(leak)
-        charges[leak] = float(swap_charge(model, mu))
+        model.encoder, model.decoder = Reader(leak), Drawn()
+        mu = model.encoder(faces)[0]
+        charges[leak] = float(charge(model, mu))
+    return charges
+
+
+def test_swap_charge_sees_a_z_z_that_reads_the_expression():
+    """The swap form charges nothing for an encoder that reads each part back from its own chunk, and charges one
+    whose z_z also reads the expression drawn from z_v."""
+    from models.train.disentangle import swap_charge
+
+    charges = _charges_with_a_reader(swap_charge, "zz")
     assert charges[0.0] < 1e-6 and charges[1.0] > 0.5, charges
+
+
+def test_mix_charge_sees_a_z_v_that_reads_arousal_where_the_swap_form_cannot():
+    """The mix form draws a face's valence and arousal from two faces, so it charges an encoder whose z_v also reads
+    the arousal; the swap form keeps a face's two affect chunks together and charges that encoder nothing. Both
+    charge a z_z that reads the expression."""
+    from models.train.disentangle import mix_charge, swap_charge
+
+    mix, swap = _charges_with_a_reader(mix_charge, "zv"), _charges_with_a_reader(swap_charge, "zv")
+    assert mix[0.0] < 1e-6 and mix[1.0] > 0.5, mix
+    assert swap[1.0] < 1e-6, swap  # what the mix form adds
+    assert _charges_with_a_reader(mix_charge, "zz")[1.0] > 0.5
 
 
 def test_refit_predictor_reads_what_a_code_holds_and_charges_the_code():

@@ -7,7 +7,7 @@ z_v, and the rest of z_v, z_a and z_z are free to hold copies of it (on syntheti
 0.98 and z_z the emotion at 94%). What a chunk may hold of another factor is what its own factor already tells of it:
 valence predicts some arousal in every dataset, so z_v may predict arousal as well as valence does, and no better.
 
-Six forms:
+Seven forms:
   "cycle": decoded edits re-encoded must keep the chunks the edit kept: an arousal-only edit must leave z_v and z_z
       where the unedited reconstruction's re-encoding has them, a valence-only edit z_a and z_z (``cycle_charge``).
       It needs no labels beyond the heads, and it charges the encoder for reading the expression into the wrong chunk
@@ -16,6 +16,10 @@ Six forms:
       other face's, whatever expression the decoder drew from z_v and z_a, and z_v, z_a the face's own
       (``swap_charge``). Its target is a real face's code, so the encoder cannot meet it by reading decoded faces as
       nothing (the cycle form's failure): it meets it by reading identity into z_z and expression into z_v and z_a.
+  "mix": the swap form with each chunk from a different face: one face's z_v, another's z_a, a third's z_z
+      (``mix_charge``). A face drawn with one face's valence and another's arousal charges a z_v that also reads
+      arousal, and a z_a that reads valence, which the swap form cannot see (it keeps a face's two affect chunks
+      together).
   "adversary": small MLP predictors trained beside the model, on detached latent means: arousal from z_v, valence from
       z_a, valence and arousal from z_z, the emotion from z_z. The encoder is charged for what they find beyond the
       chunk's own factor: each regressor's squared distance from the answer the chunk's own factor gives (E[A | V] for
@@ -285,6 +289,27 @@ def swap_charge(model, mu: torch.Tensor) -> torch.Tensor:
     spread = lambda c: c.var(0).sum().clamp_min(1e-6)
     return (_chunk_shift(bz, zz[other], spread(zz)) + _chunk_shift(bv, zv, spread(zv))
             + _chunk_shift(ba, za, spread(za)))
+
+
+def mix_charge(model, mu: torch.Tensor) -> torch.Tensor:
+    """The "mix" form: the swap form with every chunk from a different face.
+
+    Row i's z_v, row i+2's z_a and row i+1's z_z (the batch rolled by 0, 2 and 1) are decoded and encoded again as in
+    the swap form; the re-encoded z_v must be row i's, z_a row i+2's and z_z row i+1's. The face now shows one face's
+    valence with another's arousal, so a z_v that also reads arousal (or a z_a that reads valence) reads the other
+    face's and pays, where the swap form, which keeps a face's two affect chunks together, never sees it.
+    """
+    mu = mu.detach().float()
+    zv, za, zz = model.split(mu)
+    n = len(mu)
+    assert n >= 3, f"the mix form needs 3 faces a batch to draw each chunk from another, got {n}"
+    index = torch.arange(n, device=mu.device)
+    with torch.no_grad():
+        faces = _eval_mode(model.decoder, torch.cat([zv, za[torch.roll(index, -2)], zz[torch.roll(index, -1)]], 1))
+    bv, ba, bz = model.split(_eval_mode(model.encoder, faces)[0].float())
+    spread = lambda c: c.var(0).sum().clamp_min(1e-6)
+    return (_chunk_shift(bz, zz[torch.roll(index, -1)], spread(zz)) + _chunk_shift(bv, zv, spread(zv))
+            + _chunk_shift(ba, za[torch.roll(index, -2)], spread(za)))
 
 
 def _chunk_shift(back: torch.Tensor, want: torch.Tensor, var: torch.Tensor) -> torch.Tensor:
