@@ -13,6 +13,7 @@ Installed into .venv by ``make`` (an editable install of this repository, declar
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 # command -> (module with main(argv), one line of what it does). The docs list every command (tests/test_docs.py).
@@ -49,7 +50,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"levasa: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
         return 2
     module = importlib.import_module(COMMANDS[name][0])
-    return module.main(rest) or 0
+    try:
+        return module.main(rest) or 0
+    except BrokenPipeError:  # the reader went away (`levasa recipes | head`): stop quietly, as other tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's flush cannot raise again
+        return 1
 
 
 if __name__ == "__main__":

@@ -132,3 +132,16 @@ def test_recipes_command_refuses_an_unknown_recipe_with_exit_2(capsys):
     with pytest.raises(SystemExit) as e:
         main(["levasa", "vanilla", "fer-levasa"])
     assert e.value.code == 2 and "at most two recipes" in capsys.readouterr().err
+
+
+def test_a_command_whose_reader_goes_away_stops_without_a_traceback():
+    """`levasa recipes | head`: the reader closes the pipe after a line; the command stops quietly."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "scripts.cli", "recipes"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, bufsize=0)
+    proc.stdout.read(20)
+    proc.stdout.close()  # the reader goes away with most of the listing unread
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) in (0, 1) and "Traceback" not in err, err
