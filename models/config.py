@@ -49,6 +49,7 @@ class ModelConfig:
     edit_feather: float = 0.0  # edit_local's box edge, px: 0 a hard edge; wider, a smooth ramp across it
     edit_blur: float = 0.0  # edit term: Gaussian blur (sigma, px) on what the read-back sees; 0: none
     perceptual_weight: float = 0.0  # reconstruction matched in the features of a network trained here (0: off)
+    laplacian_weight: float = 0.0  # L1 on the reconstruction's Laplacian-pyramid bands: a network-free blur charge
     adversarial_weight: float = 0.0  # a patch discriminator charges for reconstructions it tells from faces (0: off)
     adversarial_start: float = 0.0  # share of the training steps before the adversarial term ramps in
     relational: str = "none"  # LeVAsa: pull the batch's latent similarities to its VA similarities (models.vae)
@@ -82,7 +83,7 @@ class ModelConfig:
             raise ConfigError(f"edit_blur must be in [0, 8] px, got {self.edit_blur}")
         if not 0.0 <= self.edit_feather <= 16.0:
             raise ConfigError(f"edit_feather must be in [0, 16] px, got {self.edit_feather}")
-        for name in ("perceptual_weight", "adversarial_weight", "disentangle_weight"):
+        for name in ("perceptual_weight", "laplacian_weight", "adversarial_weight", "disentangle_weight"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
         if not (self.disentangle_start == -1.0 or 0.0 <= self.disentangle_start < 1.0):

@@ -245,6 +245,28 @@ def test_perceptual_loss_is_zero_for_the_original_and_grows_with_blur_gradients_
     assert recon.grad.abs().sum() > 0 and all(p.grad is None for p in net.parameters())
 
 
+def test_laplacian_loss_charges_lost_detail_not_a_change_of_tone_of_the_same_mse():
+    import torch.nn.functional as F
+
+    from models.losses import laplacian_loss
+
+    torch.manual_seed(0)
+    x = torch.rand(4, 3, 64, 64)
+    blurred = F.avg_pool2d(F.pad(x, (2,) * 4, mode="replicate"), 5, stride=1)
+    tone = x + (blurred - x).pow(2).mean().sqrt()  # every pixel brighter: the blur's MSE, no detail lost
+    assert F.mse_loss(tone, x) == pytest.approx(float(F.mse_loss(blurred, x)), rel=1e-4)
+    assert float(laplacian_loss(x, x)) == 0.0
+    assert float(laplacian_loss(tone, x)) < 1e-6 < 0.01 < float(laplacian_loss(blurred, x))
+    recon = blurred.clone().requires_grad_(True)
+    laplacian_loss(recon, x).backward()
+    assert recon.grad.abs().sum() > 0
+    model = VAE(ModelConfig(kind="vanilla", laplacian_weight=0.5))
+    terms = model.loss(*_batch(4))
+    assert float(terms["laplacian"]) > 0 and "laplacian" not in VAE(ModelConfig(kind="vanilla")).loss(*_batch(4))
+    with pytest.raises(ConfigError, match="laplacian_weight must be >= 0"):
+        ModelConfig(laplacian_weight=-1)
+
+
 def test_perceptual_weight_needs_its_network_and_adds_the_term():
     from models.eval.judge import VARegressor
 
