@@ -301,9 +301,7 @@ def mix_charge(model, mu: torch.Tensor) -> torch.Tensor:
     """
     mu = mu.detach().float()
     zv, za, zz = model.split(mu)
-    n = len(mu)
-    assert n >= 3, f"the mix form needs 3 faces a batch to draw each chunk from another, got {n}"
-    index = torch.arange(n, device=mu.device)
+    index = torch.arange(len(mu), device=mu.device)  # a batch of 2: z_a is the face's own (the swap form)
     with torch.no_grad():
         faces = _eval_mode(model.decoder, torch.cat([zv, za[torch.roll(index, -2)], zz[torch.roll(index, -1)]], 1))
     bv, ba, bz = model.split(_eval_mode(model.encoder, faces)[0].float())
