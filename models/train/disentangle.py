@@ -280,15 +280,7 @@ def swap_charge(model, mu: torch.Tensor) -> torch.Tensor:
     encoder whose z_z reads the expression the decoder drew from row i's chunks pays; so does one whose z_v or z_a
     reads the identity drawn from row i+1's z_z.
     """
-    mu = mu.detach().float()
-    zv, za, zz = model.split(mu)
-    other = torch.roll(torch.arange(len(mu), device=mu.device), -1)
-    with torch.no_grad():
-        faces = _eval_mode(model.decoder, torch.cat([zv, za, zz[other]], 1))
-    bv, ba, bz = model.split(_eval_mode(model.encoder, faces)[0].float())
-    spread = lambda c: c.var(0).sum().clamp_min(1e-6)
-    return (_chunk_shift(bz, zz[other], spread(zz)) + _chunk_shift(bv, zv, spread(zv))
-            + _chunk_shift(ba, za, spread(za)))
+    return _rolled_chunks_charge(model, mu, (0, 0, 1))
 
 
 def mix_charge(model, mu: torch.Tensor) -> torch.Tensor:
@@ -299,15 +291,21 @@ def mix_charge(model, mu: torch.Tensor) -> torch.Tensor:
     valence with another's arousal, so a z_v that also reads arousal (or a z_a that reads valence) reads the other
     face's and pays, where the swap form, which keeps a face's two affect chunks together, never sees it.
     """
+    return _rolled_chunks_charge(model, mu, (0, 2, 1))
+
+
+def _rolled_chunks_charge(model, mu: torch.Tensor, shifts: tuple[int, int, int]) -> torch.Tensor:
+    """The swap and mix forms' charge: z_v, z_a and z_z taken from the rows ``shifts`` ahead (the batch rolled), the
+    face they draw decoded (no gradient) and encoded again by the live encoder (BatchNorm on its running statistics);
+    each re-encoded chunk's squared distance from the chunk it was drawn from, over that chunk's total variance in
+    the batch (so shrinking the latent cannot lower it)."""
     mu = mu.detach().float()
-    zv, za, zz = model.split(mu)
-    index = torch.arange(len(mu), device=mu.device)  # a batch of 2: z_a is the face's own (the swap form)
+    index = torch.arange(len(mu), device=mu.device)
+    drawn = [chunk[torch.roll(index, -k)] for chunk, k in zip(model.split(mu), shifts)]  # a batch of 2 rolls 2 to 0
     with torch.no_grad():
-        faces = _eval_mode(model.decoder, torch.cat([zv, za[torch.roll(index, -2)], zz[torch.roll(index, -1)]], 1))
-    bv, ba, bz = model.split(_eval_mode(model.encoder, faces)[0].float())
-    spread = lambda c: c.var(0).sum().clamp_min(1e-6)
-    return (_chunk_shift(bz, zz[torch.roll(index, -1)], spread(zz)) + _chunk_shift(bv, zv, spread(zv))
-            + _chunk_shift(ba, za[torch.roll(index, -2)], spread(za)))
+        faces = _eval_mode(model.decoder, torch.cat(drawn, 1))
+    back = model.split(_eval_mode(model.encoder, faces)[0].float())
+    return sum(_chunk_shift(b, want, want.var(0).sum().clamp_min(1e-6)) for b, want in zip(back, drawn))
 
 
 def _chunk_shift(back: torch.Tensor, want: torch.Tensor, var: torch.Tensor) -> torch.Tensor:
