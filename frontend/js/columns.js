@@ -33,6 +33,11 @@ export class Columns {
     return Promise.all(names.filter((k) => this.has(k) || k === "ids").map((k) => this.fetch(k)));
   }
 
+  /** Every named column is already here (no waiting). */
+  holds(names) {
+    return names.every((k) => this[k]);
+  }
+
   fetch(name) {
     if (this[name]) return Promise.resolve(this[name]);
     if (!this.pending[name]) {

@@ -16,10 +16,11 @@ export function showHoverCard(card, wrap, run, cols, i, clientX, clientY) {
   const img = card.querySelector("img");
   const src = thumbnailUrl(run, c.ids[i]);
   if (img.getAttribute("src") !== src) img.src = src;
-  const va = c.label_v && c.head_v ? [
+  const ready = c.holds(DETAIL_COLUMNS); // each column arrives on its own: read none until all are in
+  const va = ready ? [
     el("br"), `label V ${c.label_v[i].toFixed(2)} A ${c.label_a[i].toFixed(2)}`,
     el("br"), `model V ${c.head_v[i].toFixed(2)} A ${c.head_a[i].toFixed(2)}`] : [el("br"), "…"];
-  if (!c.head_v) c.need(DETAIL_COLUMNS); // still on their way: the next hover has them
+  if (!ready) c.need(DETAIL_COLUMNS); // still on their way: the next hover has them
   card.querySelector(".txt").replaceChildren(el("b", {}, c.emotions[c.emotion[i]]), ` #${c.ids[i]}`, ...va);
   const r = wrap.getBoundingClientRect();
   const x = clientX - r.left, y = clientY - r.top;
