@@ -20,6 +20,7 @@ from models.config import ConfigError, ModelConfig, TrainConfig
 ROOT = Path(__file__).resolve().parent.parent
 RECIPES_DIR = ROOT / "configs"
 SECTIONS = ("about", "data", "model", "train")
+SETTING_SECTIONS = ("model", "train")  # the sections that hold settings, keyed "section.field" below
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ def read_sections(path: str | Path) -> dict:
     unknown = sorted(set(raw) - set(SECTIONS))
     if unknown:
         raise ConfigError(f"recipe {path}: unknown section(s) {', '.join(unknown)}; expected {', '.join(SECTIONS)}")
-    for key in ("model", "train"):
+    for key in SETTING_SECTIONS:
         if not isinstance(raw.get(key, {}), dict):
             raise ConfigError(f"recipe {path}: '{key}' must be an object of {key} settings")
     return raw
@@ -79,9 +80,20 @@ def recipe_settings(recipe: Recipe) -> dict[str, object]:
     """A recipe's every setting, defaults filled in, as ``section.field`` -> value (and ``data``)."""
     data = str(recipe.data.relative_to(ROOT)) if recipe.data else None
     flat: dict[str, object] = {"data": data}
-    for section, config in (("model", recipe.model), ("train", recipe.train)):
+    for section, config in zip(SETTING_SECTIONS, (recipe.model, recipe.train)):
         flat.update({f"{section}.{key}": value for key, value in config.to_dict().items()})
     return flat
+
+
+def own_settings(recipe: Recipe) -> set[str]:
+    """The settings the recipe's file spells out itself (the rest are defaults), keyed as in recipe_settings."""
+    if recipe.path is None:
+        return set()
+    raw = read_sections(recipe.path)
+    own = {"data"} if raw.get("data") else set()
+    for section in SETTING_SECTIONS:
+        own |= {f"{section}.{key}" for key in raw.get(section, {})}
+    return own
 
 
 def recipe_diff(a: Recipe, b: Recipe) -> list[tuple[str, object, object]]:

@@ -48,9 +48,9 @@ def _list(recipes) -> int:
 
 
 def _show(recipe) -> int:
-    from models.recipes import read_sections, recipe_settings
+    from models.recipes import own_settings, recipe_settings
 
-    own = _own_keys(read_sections(recipe.path))
+    own = own_settings(recipe)
     print(f"{recipe.name}: {recipe.about}\n")
     settings = recipe_settings(recipe)
     w = max(map(len, settings))
@@ -71,13 +71,6 @@ def _compare(a, b) -> int:
     for row in rows:
         print(("  " + "  ".join(f"{c:<{w}}" for c, w in zip(row, widths))).rstrip())
     return 0
-
-
-def _own_keys(sections: dict) -> set[str]:
-    own = {"data"} if sections.get("data") else set()
-    for section in ("model", "train"):
-        own |= {f"{section}.{k}" for k in sections.get(section, {})}
-    return own
 
 
 if __name__ == "__main__":
