@@ -235,8 +235,10 @@ def print_image_figures(lv: dict, va: dict | None, prefix: str, quick: bool) -> 
           f"two halves of the originals {f['originals_half_vs_half']:.2f}; decoded prior samples "
           f"{f['prior_samples']:.2f}{vf}; lower is better; {n})")
     t1 = iq["identity_top1"]
+    near = " / ".join(f"{_z(x):.3f}" for x in t1.get("near_copies_judge", {}).values())
+    near = f"; a near copy of the original (blurred 1 px / shifted 1 px) {near}" if near else ""
     print(f"FIGURE {prefix}recon_identity_top1 {_z(t1['judge']):.3f}  (a reconstruction finds its own original among "
-          f"{t1['pool']} by the judge's features; by pixel correlation {_z(t1['pixel']):.3f}; chance "
+          f"{t1['pool']} by the judge's features{near}; by pixel correlation {_z(t1['pixel']):.3f}; chance "
           f"{t1['chance']:.4f}{v('identity_top1', 'judge')}; {n})")
     print(f"FIGURE {prefix}edit_seam_ratio {_z(iq['edit_seam_ratio']['mean']):.3f}  (gradient along the expression "
           f"box's border over the rest of the face, edited over unedited; 1 = no edge shows"

@@ -73,5 +73,7 @@ def test_image_quality_of_a_run_reports_every_figure_with_its_floors(tiny_run):
     assert out["n"] == min(30, len(held))
     assert out["sharpness"]["mean_image"] < 0.5  # the mean image keeps a face's outline, not its features
     assert out["identity_top1"]["chance"] == pytest.approx(1 / out["n"])
+    assert set(out["identity_top1"]["near_copies_judge"]) == set(iq.NEAR_COPIES)  # the ceiling beside the figure
+    assert all(0 <= x <= 1 for x in out["identity_top1"]["near_copies_judge"].values())
     assert out["fjd"]["recon"] >= 0 and np.isfinite(out["edit_seam_ratio"]["mean"])
     assert set(out["judge_agree"]) == {"valence", "arousal"}

@@ -11,7 +11,9 @@
     penultimate features of the reconstructions and of the originals (a FID whose network was trained here: nothing
     is downloaded). Beside it: decoded samples of the prior, and the floor of two halves of the originals.
   * identity top-1 (``recon_identity_top1``): the share of reconstructions whose nearest original, among a pool of
-    held-out faces, is their own; by the judge's features (cosine) and by pixel correlation. Chance: 1 / pool.
+    held-out faces, is their own; by the judge's features (cosine) and by pixel correlation. Chance: 1 / pool. Beside
+    it, the same for near copies of the originals (blurred by 1 px, shifted by 1 px): how far the judge's features,
+    trained to read expression, can tell people apart at all (the ceiling a reconstruction can reach in them).
   * edit seam ratio (``edit_seam_ratio``): the image gradient along the expression box's border over the gradient in
     the rest of the face, for edited faces over the same for their unedited reconstructions. 1: no edge shows.
 """
@@ -21,12 +23,16 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from models.editing import EXPR_COLS, EXPR_ROWS, edit_latent
+from models.editing import EXPR_COLS, EXPR_ROWS, edit_latent, gaussian_blur
 from models.eval.affect import ccc
 from models.eval.judge import judge, judge_features
 
 SHARPNESS_BAND = (5.0, 16.0)  # periods in px at 64 px: a face's features
 GRID_BAND = (2.0, 4.0)  # periods in px at 64 px: stride-2 decoder artefacts
+NEAR_COPIES = {  # name -> a copy of the originals that keeps the person (identity top-1's ceiling in judge features)
+    "blurred_1px": lambda x: gaussian_blur(x, 1.0),
+    "shifted_1px": lambda x: torch.roll(x, 1, dims=3),
+}
 FACE_ROWS, FACE_COLS = slice(4, 62), slice(4, 60)  # the face on a centred 64 px crop (the seam's "elsewhere")
 
 
@@ -150,7 +156,9 @@ def image_quality(model, originals_u8: torch.Tensor, judge_net, *, n_faces: int 
         "fjd": {"recon": frechet_distance(f_r, f_o), "prior_samples": frechet_distance(f_p, f_o),
                 "originals_half_vs_half": frechet_distance(f_o[:half], f_o[half:])},
         "identity_top1": {"judge": top1(f_r, f_o), "pixel": top1(r.reshape(len(r), -1), o.reshape(len(o), -1)),
-                          "pool": len(pick), "chance": 1.0 / len(pick)},
+                          "pool": len(pick), "chance": 1.0 / len(pick),
+                          "near_copies_judge": {name: top1(judge_features(judge_net, copy(orig)), f_o)
+                                                for name, copy in NEAR_COPIES.items()}},
         "edit_seam_ratio": {"mean": float(np.mean(seams)), "targets": targets.tolist(), "per_target": seams},
         "bands_px": {"sharpness": list(SHARPNESS_BAND), "grid": list(GRID_BAND)},
     }

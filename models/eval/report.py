@@ -375,7 +375,7 @@ _IQ_ROWS = (  # (label, how to read it from metrics["image_quality"], the origin
     ("Fréchet judge distance to the originals (lower is better)", lambda q: q["fjd"]["recon"],
      "two halves of the originals"),
     ("Fréchet judge distance, decoded prior samples", lambda q: q["fjd"]["prior_samples"], ""),
-    ("identity top-1 by the judge's features", lambda q: q["identity_top1"]["judge"], "1.000"),
+    ("identity top-1 by the judge's features", lambda q: q["identity_top1"]["judge"], "near copies"),
     ("identity top-1 by pixel correlation", lambda q: q["identity_top1"]["pixel"], "1.000"),
     ("edit seam ratio (1: no box edge shows)", lambda q: q["edit_seam_ratio"]["mean"], "1.000"),
 )
@@ -407,8 +407,10 @@ def _section_image_quality(runs: list[ReportRun], data: ReportData) -> str:
         return picture + "<p>Figures not computed (they need the judge: run without --no-fidelity).</p>"
     first = qs[0][1]
     half = _f(first["fjd"]["originals_half_vs_half"], 2)
-    rows = [[label, orig if orig != "two halves of the originals" else f"{half} (two halves)"]
-            + [_f(get(q), 3) for _, q in qs] for label, get, orig in _IQ_ROWS]
+    near = first["identity_top1"].get("near_copies_judge", {})
+    near = " / ".join(_f(x, 3) for x in near.values()) + " (blurred / shifted 1 px)" if near else "1.000"
+    reference = {"two halves of the originals": f"{half} (two halves)", "near copies": near}
+    rows = [[label, reference.get(orig, orig)] + [_f(get(q), 3) for _, q in qs] for label, get, orig in _IQ_ROWS]
     return (
         f"<p>split {_e(first['split'])}, n = {first['n']:,} faces per run (identity: among a pool of "
         f"{first['identity_top1']['pool']:,}, chance {first['identity_top1']['chance']:.4f}). The figures look at the "
