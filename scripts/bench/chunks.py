@@ -30,7 +30,8 @@ GROUPS = {
                "levasa-swap-long", "levasa-refit", "levasa-zkl"),
               "vanilla-bottleneck"),
     "demo": (("levasa", "levasa-wide-narrow", "levasa-wide-swap", "levasa-wide-swap-first", "levasa-wide-swap-zkl",
-              "levasa-wide-swap-zkl2", "levasa-wide-narrow-swap-zkl", "levasa-wide-mix", "levasa-wide-mix-zkl2"),
+              "levasa-wide-swap-zkl2", "levasa-wide-narrow-swap-zkl", "levasa-wide-mix", "levasa-wide-mix-zkl2",
+              "levasa-wide-narrow-mix"),
              "vanilla"),
     "fer": (("fer-levasa", "fer-levasa-swap"), "fer-vanilla"),
 }
