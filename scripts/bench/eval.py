@@ -30,10 +30,12 @@ GROUPS = {
     "relational": ("levasa-heads", "rel-cosine", "rel-distance", "heads-rel-distance"),
     # ... and on FER2013, 6 epochs each (the budget of four runs; the headline FER runs train 12), no edit term.
     "relational-fer": ("fer-vanilla-6ep", "fer-heads-6ep", "fer-rel-distance-6ep", "fer-rel-cosine-6ep"),
-    # What the FER2013 recipe's loss balance costs and buys (12 epochs each, like the headline runs; runs/).
+    # What the FER2013 recipe's loss balance cost and bought (12 epochs each, like the headline runs; runs/): variants
+    # of the pixel-only recipe of 2026-12-01, measured beside it and its vanilla twin (FER_VARIANTS_BASE).
     "fer-variants": ("fer-levasa-mse03", "fer-levasa-a02", "fer-levasa-a01", "fer-levasa-ccc01", "fer-levasa-ccc02",
                      "fer-levasa-ccc04"),
 }
+FER_VARIANTS_BASE = ("fer-levasa-pixel", "fer-vanilla-pixel")  # the recipe the variants vary, and its vanilla twin
 
 
 def _train(names, runs: Path, data: Path | None = None, **overrides) -> list[Path]:
@@ -55,8 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--relational-fer", action="store_true", help="only the relational-loss comparison on FER2013 "
                    "(four 6-epoch runs in runs-relational/, reports/relational-fer)")
     p.add_argument("--fer-variants", nargs="*", metavar="NAME", help="only the FER2013 loss-balance variants (all, "
-                   f"or those named: {', '.join(GROUPS['fer-variants'])}), evaluated beside fer-levasa and "
-                   "fer-vanilla in reports/fer2013-variants (or reports/fer2013-NAME for one)")
+                   f"or those named: {', '.join(GROUPS['fer-variants'])}), evaluated beside "
+                   f"{' and '.join(FER_VARIANTS_BASE)} in reports/fer2013-variants (or reports/fer2013-NAME for one)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads per training run (0: one per core)")
     args = p.parse_args(argv)
     if args.fer_variants is not None:
@@ -97,9 +99,10 @@ def _fer_variants(p: argparse.ArgumentParser, names: list[str], threads: int) ->
     if not _fer_data():
         return 2
     names = names or list(group)
-    runs = _train(["fer-vanilla", "fer-levasa", *names], Path("runs"), threads=threads)
+    levasa, vanilla = FER_VARIANTS_BASE
+    runs = _train([levasa, *names, vanilla], Path("runs"), threads=threads)
     out = Path("reports/fer2013-variants" if len(names) > 1 else f"reports/fer2013-{names[0]}")
-    return _evaluate([runs[1], *runs[2:], runs[0]], out, ["--no-tsne"])
+    return _evaluate(runs, out, ["--no-tsne"])
 
 
 def _fer_data() -> bool:
