@@ -31,7 +31,7 @@ GROUPS = {
               "vanilla-bottleneck"),
     "demo": (("levasa", "levasa-wide-narrow", "levasa-wide-swap", "levasa-wide-swap-first", "levasa-wide-swap-zkl",
               "levasa-wide-swap-zkl2", "levasa-wide-narrow-swap-zkl", "levasa-wide-mix", "levasa-wide-mix-zkl2",
-              "levasa-wide-narrow-mix"),
+              "levasa-wide-narrow-mix", "levasa-wide-narrow4-mix", "levasa-wide-narrow-mix01"),
              "vanilla"),
     "fer": (("fer-levasa", "fer-levasa-swap"), "fer-vanilla"),
 }
