@@ -23,6 +23,7 @@ import numpy as np
 from models import runs as ck
 from models.data.labels import DatasetError, read_labels
 from models.device import resolve_device
+from models.eval.image_quality import near_copies_text
 from models.eval.report import ReportData, ReportRun, write_faces_png, write_report
 from models.eval.rundata import run_data
 from models.eval.tasks import GRID_EDITS, EvaluationError, check_same_rows, evaluate_run, judge_on_real, load_judge
@@ -235,8 +236,8 @@ def print_image_figures(lv: dict, va: dict | None, prefix: str, quick: bool) -> 
           f"two halves of the originals {f['originals_half_vs_half']:.2f}; decoded prior samples "
           f"{f['prior_samples']:.2f}{vf}; lower is better; {n})")
     t1 = iq["identity_top1"]
-    near = " / ".join(f"{_z(x):.3f}" for x in t1.get("near_copies_judge", {}).values())
-    near = f"; a near copy of the original (blurred 1 px / shifted 1 px) {near}" if near else ""
+    near = near_copies_text(t1)
+    near = f"; a near copy of the original {near}" if near else ""
     print(f"FIGURE {prefix}recon_identity_top1 {_z(t1['judge']):.3f}  (a reconstruction finds its own original among "
           f"{t1['pool']} by the judge's features{near}; by pixel correlation {_z(t1['pixel']):.3f}; chance "
           f"{t1['chance']:.4f}{v('identity_top1', 'judge')}; {n})")

@@ -75,5 +75,7 @@ def test_image_quality_of_a_run_reports_every_figure_with_its_floors(tiny_run):
     assert out["identity_top1"]["chance"] == pytest.approx(1 / out["n"])
     assert set(out["identity_top1"]["near_copies_judge"]) == set(iq.NEAR_COPIES)  # the ceiling beside the figure
     assert all(0 <= x <= 1 for x in out["identity_top1"]["near_copies_judge"].values())
+    assert iq.near_copies_text(out["identity_top1"]).endswith("(blurred 1 px / shifted 1 px)")  # what the line names
+    assert iq.near_copies_text({}) == ""  # metrics written before the near copies: nothing printed
     assert out["fjd"]["recon"] >= 0 and np.isfinite(out["edit_seam_ratio"]["mean"])
     assert set(out["judge_agree"]) == {"valence", "arousal"}

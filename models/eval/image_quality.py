@@ -118,6 +118,16 @@ def top1(query: np.ndarray, pool: np.ndarray) -> float:
     return float((np.argmax(q @ p.T, 1) == np.arange(len(q))).mean())
 
 
+def near_copies_text(identity_top1: dict) -> str:
+    """The near copies' identity top-1 in judge features, as printed beside the figure: "0.454 / 0.526 (blurred 1 px
+    / shifted 1 px)"; "" for metrics written before they were measured."""
+    near = identity_top1.get("near_copies_judge", {})
+    if not near:
+        return ""
+    names = " / ".join(name.replace("_", " ").replace("1px", "1 px") for name in near)
+    return " / ".join(f"{x:.3f}" for x in near.values()) + f" ({names})"
+
+
 def judge_agreement(judge_va_recon: np.ndarray, judge_va_orig: np.ndarray) -> dict[str, float]:
     return {axis: ccc(judge_va_orig[:, j], judge_va_recon[:, j]) for j, axis in enumerate(("valence", "arousal"))}
 

@@ -407,9 +407,10 @@ def _section_image_quality(runs: list[ReportRun], data: ReportData) -> str:
         return picture + "<p>Figures not computed (they need the judge: run without --no-fidelity).</p>"
     first = qs[0][1]
     half = _f(first["fjd"]["originals_half_vs_half"], 2)
-    near = first["identity_top1"].get("near_copies_judge", {})
-    near = " / ".join(_f(x, 3) for x in near.values()) + " (blurred / shifted 1 px)" if near else "1.000"
-    reference = {"two halves of the originals": f"{half} (two halves)", "near copies": near}
+    from models.eval.image_quality import near_copies_text  # here: the report module stays free of torch
+
+    reference = {"two halves of the originals": f"{half} (two halves)",
+                 "near copies": near_copies_text(first["identity_top1"]) or "1.000"}
     rows = [[label, reference.get(orig, orig)] + [_f(get(q), 3) for _, q in qs] for label, get, orig in _IQ_ROWS]
     return (
         f"<p>split {_e(first['split'])}, n = {first['n']:,} faces per run (identity: among a pool of "
