@@ -54,6 +54,27 @@ def test_frechet_distance_is_zero_for_the_same_set_and_grows_with_a_shift():
     assert 0 < near < far and far == pytest.approx(8.0, rel=0.05)  # |mean shift|^2 = 8 x 1.0^2
 
 
+def test_frechet_distance_matches_the_closed_form_for_known_gaussians():
+    """Two sets drawn with covariances I and 4 I (d = 6): tr(ca) + tr(cb) - 2 tr sqrt(ca cb) = 6 + 24 - 2 x 12 = 6."""
+    rng = np.random.default_rng(2)
+    a, b = rng.normal(size=(20000, 6)), 2.0 * rng.normal(size=(20000, 6))
+    assert iq.frechet_distance(a, b) == pytest.approx(6.0, rel=0.05)
+
+
+def test_frechet_distance_takes_features_that_never_fire_without_a_warning():
+    """A judge's ReLU features can be constant over a set: a singular covariance still gives a finite distance."""
+    import warnings
+
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=(300, 10)), rng.normal(size=(300, 10)) + 0.5
+    a[:, 7:] = 0.0
+    b[:, 7:] = 0.0  # three features dead in both sets
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        d = iq.frechet_distance(a, b)
+    assert np.isfinite(d) and d == pytest.approx(iq.frechet_distance(a[:, :7], b[:, :7]), abs=1e-6)
+
+
 def test_top1_finds_each_row_and_falls_to_chance_when_shuffled():
     rng = np.random.default_rng(1)
     pool = rng.normal(size=(200, 32))

@@ -100,13 +100,21 @@ def seam_ratio(edited: np.ndarray, unedited: np.ndarray) -> float:
 
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """Fréchet distance between Gaussians fitted to feature rows a (N, d) and b (M, d)."""
-    from scipy import linalg
+    """Fréchet distance between Gaussians fitted to feature rows a (N, d) and b (M, d).
 
+    tr sqrt(ca cb) is read as tr sqrt(sa cb sa) with sa = sqrt(ca): the same eigenvalues, from a symmetric matrix, so
+    features that never fire (a singular covariance) need no general matrix square root and raise no warning."""
     mu_a, mu_b = a.mean(0), b.mean(0)
     ca, cb = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    covmean = np.asarray(linalg.sqrtm(ca @ cb)).real  # scipy's `disp` argument is deprecated: the matrix only
-    return float(((mu_a - mu_b) ** 2).sum() + np.trace(ca) + np.trace(cb) - 2 * np.trace(covmean))
+    sa = _psd_sqrt(ca)
+    trace_covmean = np.sqrt(np.linalg.eigvalsh(sa @ cb @ sa).clip(0)).sum()
+    return float(((mu_a - mu_b) ** 2).sum() + np.trace(ca) + np.trace(cb) - 2 * trace_covmean)
+
+
+def _psd_sqrt(c: np.ndarray) -> np.ndarray:
+    """The symmetric square root of a covariance matrix (eigenvalues rounded below zero clipped to 0)."""
+    w, v = np.linalg.eigh(c)
+    return (v * np.sqrt(w.clip(0))) @ v.T
 
 
 def top1(query: np.ndarray, pool: np.ndarray) -> float:
